@@ -1,0 +1,26 @@
+"""ASGI entry point: HTTP to Django, WebSockets through Origin validation and auth."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+django_asgi_app = (
+    get_asgi_application()
+)  # before importing anything that touches models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from courses.routing import websocket_urlpatterns as courses_ws  # noqa: E402
+from playground.routing import websocket_urlpatterns as playground_ws  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([*playground_ws, *courses_ws]))
+        ),
+    }
+)
