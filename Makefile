@@ -86,4 +86,4 @@ bench: install ## run the benchmark suite and write BENCHMARKS.md + bench/result
 	@$(PY) -m bench.run
 
 clean: ## remove the venv, databases and collected static files
-	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* staticfiles
+	rm -rf $(VENV) db.sqlite3 .test-db-*.sqlite3* staticfiles
