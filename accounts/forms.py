@@ -5,9 +5,7 @@ from accounts.models import User
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(
-        required=True, help_text="Used only to reset your password."
-    )
+    email = forms.EmailField(required=True, help_text="Used only to reset your password.")
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -16,7 +14,5 @@ class SignupForm(UserCreationForm):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail address already exists."
-            )
+            raise forms.ValidationError("An account with this e-mail address already exists.")
         return email

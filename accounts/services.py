@@ -5,12 +5,8 @@ from accounts.models import User
 
 
 @transaction.atomic
-def user_create(
-    *, username: str, email: str, password: str, display_name: str = ""
-) -> User:
-    user = User(
-        username=username, email=email.strip().lower(), display_name=display_name
-    )
+def user_create(*, username: str, email: str, password: str, display_name: str = "") -> User:
+    user = User(username=username, email=email.strip().lower(), display_name=display_name)
     validate_password(password, user)
     user.set_password(password)
     user.full_clean()

@@ -15,9 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            success_url=reverse_lazy("accounts:password-change-done")
-        ),
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password-change-done")),
         name="password-change",
     ),
     path(

@@ -32,6 +32,4 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to Handshake, {user.name}!")
         return redirect(_safe_next(request))
-    return render(
-        request, "accounts/signup.html", {"form": form, "next": _safe_next(request)}
-    )
+    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})

@@ -53,21 +53,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if not failed else 503)
 
 
-def bad_request(
-    request: HttpRequest, exception: Exception | None = None
-) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "400.html", status=400)
 
 
-def permission_denied(
-    request: HttpRequest, exception: Exception | None = None
-) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "403.html", status=403)
 
 
-def page_not_found(
-    request: HttpRequest, exception: Exception | None = None
-) -> HttpResponse:
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 

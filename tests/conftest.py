@@ -11,9 +11,7 @@ import pytest
 from tests.factories import UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

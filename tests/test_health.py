@@ -24,9 +24,7 @@ def test_healthz_database_down_is_503_naming_it(client):
 
 
 def test_healthz_channel_layer_down_is_503_naming_it(client):
-    with mock.patch(
-        "channels.layers.InMemoryChannelLayer.send", side_effect=ConnectionError("down")
-    ):
+    with mock.patch("channels.layers.InMemoryChannelLayer.send", side_effect=ConnectionError("down")):
         response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["failed"] == ["channel_layer"]

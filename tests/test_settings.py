@@ -37,10 +37,7 @@ def test_prod_settings_refuse_missing_secret_key():
 
 @pytest.mark.slow
 def test_prod_settings_start_with_real_key_and_pass_check_deploy():
-    env = {
-        "DJANGO_SECRET_KEY": "k3y-"
-        + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP"
-    }
+    env = {"DJANGO_SECRET_KEY": "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP"}
     assert _import_prod(env).returncode == 0
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     result = subprocess.run(
@@ -57,10 +54,7 @@ def test_default_settings_use_sqlite_and_in_memory_layer(settings):
     if os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"):
         pytest.skip("this run is configured for PostgreSQL/Redis")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert (
-        settings.CHANNEL_LAYERS["default"]["BACKEND"]
-        == "channels.layers.InMemoryChannelLayer"
-    )
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
 
 
 def test_database_and_redis_urls_switch_backends():

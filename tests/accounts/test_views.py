@@ -81,17 +81,12 @@ def test_signup_mismatched_passwords_error(client):
             "password2": TEST_PASSWORD + "x",
         },
     )
-    assert (
-        b"didn\xe2\x80\x99t match" in response.content
-        or b"didn&#x27;t match" in response.content
-    )
+    assert b"didn\xe2\x80\x99t match" in response.content or b"didn&#x27;t match" in response.content
 
 
 def test_login_and_logout(client):
     UserFactory(username="ada")
-    response = client.post(
-        reverse("accounts:login"), {"username": "ada", "password": TEST_PASSWORD}
-    )
+    response = client.post(reverse("accounts:login"), {"username": "ada", "password": TEST_PASSWORD})
     assert response.status_code == 302
     assert "_auth_user_id" in client.session
     response = client.post(reverse("accounts:logout"))
@@ -101,9 +96,7 @@ def test_login_and_logout(client):
 
 def test_login_wrong_password_shows_error(client):
     UserFactory(username="ada")
-    response = client.post(
-        reverse("accounts:login"), {"username": "ada", "password": "nope"}
-    )
+    response = client.post(reverse("accounts:login"), {"username": "ada", "password": "nope"})
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
 
@@ -136,14 +129,10 @@ def test_password_change(client):
 
 def test_password_reset_sends_email_with_working_link(client):
     UserFactory(username="ada", email="ada@example.com")
-    response = client.post(
-        reverse("accounts:password-reset"), {"email": "ada@example.com"}
-    )
+    response = client.post(reverse("accounts:password-reset"), {"email": "ada@example.com"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    link = next(
-        line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line
-    )
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
     path = link.split("testserver", 1)[1]
     response = client.get(path, follow=True)
     assert b"Choose a new password" in response.content
@@ -151,7 +140,5 @@ def test_password_reset_sends_email_with_working_link(client):
 
 
 def test_password_reset_invalid_link_is_explained(client):
-    response = client.get(
-        reverse("accounts:password-reset-confirm", args=["MQ", "bad-token"])
-    )
+    response = client.get(reverse("accounts:password-reset-confirm", args=["MQ", "bad-token"]))
     assert b"invalid or has already been used" in response.content

@@ -36,17 +36,11 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         executable = shutil.which("chromium") or shutil.which("chromium-browser")
         if executable is None:
             if REQUIRE_SERVICES:
-                raise RuntimeError(
-                    "chromium is required (REQUIRE_SERVICES=1) but not installed"
-                )
-            raise pytest.skip.Exception(
-                "chromium is not installed", _use_item_location=True
-            )
+                raise RuntimeError("chromium is required (REQUIRE_SERVICES=1) but not installed")
+            raise pytest.skip.Exception("chromium is not installed", _use_item_location=True)
         super().setUpClass()
         cls._playwright = sync_playwright().start()
-        cls.browser = cls._playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS
-        )
+        cls.browser = cls._playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
     @classmethod
     def tearDownClass(cls) -> None:
