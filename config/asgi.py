@@ -11,14 +11,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.access_log import WebSocketAccessLog, WebSocketUserNote  # noqa: E402
 from courses.routing import websocket_urlpatterns as courses_ws  # noqa: E402
 from playground.routing import websocket_urlpatterns as playground_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([*playground_ws, *courses_ws]))
+        # WebSocketAccessLog: one JSON line per connection open/close (refused upgrades included).
+        "websocket": WebSocketAccessLog(
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(WebSocketUserNote(URLRouter([*playground_ws, *courses_ws])))
+            )
         ),
     }
 )

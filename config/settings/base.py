@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.access_log.request_log_middleware",  # first: times everything, sees the final status
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,6 +117,18 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds login throttling counters: with REDIS_URL every Daphne process shares them.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "handshake",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -172,16 +185,35 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# DJANGO_LOG_FORMAT=json (production's default) writes every record as one JSON line. The access
+# logger ("handshake.access": one line per HTTP request and per WebSocket open/close, see
+# config/access_log.py) always writes JSON; DJANGO_ACCESS_LOG=0 silences it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.access_log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("DJANGO_LOG_FORMAT", "plain"),
+        },
+        "access": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "root": {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "handshake.access": {
+            "handlers": ["access"],
+            "level": "INFO" if env_bool("DJANGO_ACCESS_LOG", True) else "WARNING",
+            "propagate": False,
+        },
+    },
 }
 
 # --- Handshake ---------------------------------------------------------------------------
@@ -192,3 +224,8 @@ PLAYGROUND_MAX_CONNECTIONS_PER_IP = env_int("PLAYGROUND_MAX_CONNECTIONS_PER_IP",
 PLAYGROUND_MAX_CONNECTIONS_PER_USER = env_int("PLAYGROUND_MAX_CONNECTIONS_PER_USER", 12)
 PLAYGROUND_SEND_RATE_PER_MINUTE = env_int("PLAYGROUND_SEND_RATE_PER_MINUTE", 30)
 PLAYGROUND_REPLAY_SIZE = env_int("PLAYGROUND_REPLAY_SIZE", 1000)
+
+# Login throttling (accounts/throttle.py): failures per username + IP, and per IP across usernames.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_IP_LIMIT = env_int("LOGIN_FAILURE_IP_LIMIT", 50)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES
+from .base import BASE_DIR, DATABASES, LOGGING
 
 DEBUG = False
 SECRET_KEY = "test-only-handshake-key"
@@ -22,3 +22,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{_run}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
+
+# Quiet test output: no access log lines (tests that check them attach their own handler).
+LOGGING["loggers"]["handshake.access"]["level"] = "WARNING"
