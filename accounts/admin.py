@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts.forms import AdminLoginForm
 from accounts.models import User
+
+admin.site.login_form = AdminLoginForm  # the admin login is throttled like the site's
 
 
 @admin.register(User)

@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.forms import SignupForm
+from accounts.forms import LoginForm, SignupForm
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -33,3 +34,17 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome to Handshake, {user.name}!")
         return redirect(_safe_next(request))
     return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+
+
+class ThrottledLoginView(LoginView):
+    """Django's LoginView with login throttling; a locked-out attempt answers 429 with Retry-After."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.lockout_seconds:
+            response.status_code = 429
+            response["Retry-After"] = str(form.lockout_seconds)
+        return response
