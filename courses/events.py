@@ -1,11 +1,16 @@
 """Cohort events: the only sync code in courses that talks to the channel layer.
 
-Services that record learner activity call publish_learner_activity(); it defers the send
-until the surrounding transaction commits, so a rolled-back change never reaches a browser.
-The cohorts engineer owns the fan-out to cohort dashboards (groups `cohort.<id>`).
+Every publisher defers its send with transaction.on_commit, so a rolled-back change never reaches
+a browser; outside a transaction on_commit runs at once. Message types (handled by consumers.py):
+
+- "cohort.activity"  -> group cohort.<id> (instructor dashboards): a learner did something.
+- "cohort.roster"    -> group cohort.<id>: a learner joined, left or was removed.
+- "cohort.presence"  -> group cohort.<id>: a learner's online state may have changed.
+- "learner.announcement" -> group learner.<user id> or cohort.<id>.learners (learner sockets).
 """
 
 import json
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -31,21 +36,65 @@ def cohort_group(cohort_id: int) -> str:
     return f"cohort.{cohort_id}"
 
 
+def cohort_learners_group(cohort_id: int) -> str:
+    return f"cohort.{cohort_id}.learners"
+
+
 def _cohort_ids_for(user_id: int) -> list[int]:
     from courses import selectors
 
     return selectors.cohort_ids_for_learner(user_id=user_id)
 
 
-def publish_learner_activity(*, user_id: int, kind: str) -> None:
-    if kind not in ACTIVITY_KINDS:
-        raise ValueError(f"unknown activity kind {kind!r}")
-    message = {"type": "cohort.activity", "user_id": user_id, "kind": kind}
-    json.dumps(message)  # fail here, not later inside channels_redis
-
+def _send_on_commit(build: Callable[[], list[tuple[str, dict]]]) -> None:
     def send() -> None:
         layer = get_channel_layer()
-        for cohort_id in _cohort_ids_for(user_id):
-            async_to_sync(layer.group_send)(cohort_group(cohort_id), message)
+        if layer is None:
+            return
+        for group, message in build():
+            async_to_sync(layer.group_send)(group, message)
 
     transaction.on_commit(send)
+
+
+def _fan_out_to_cohorts(user_id: int, message: dict) -> None:
+    json.dumps(message)  # fail here, not later inside channels_redis
+    _send_on_commit(lambda: [(cohort_group(cid), message) for cid in _cohort_ids_for(user_id)])
+
+
+def publish_learner_activity(*, user_id: int, kind: str) -> None:
+    """Tell the dashboards of every cohort the learner belongs to; safe inside any transaction."""
+    if kind not in ACTIVITY_KINDS:
+        raise ValueError(f"unknown activity kind {kind!r}")
+    _fan_out_to_cohorts(user_id, {"type": "cohort.activity", "user_id": user_id, "kind": kind})
+
+
+def publish_presence(*, user_id: int) -> None:
+    _fan_out_to_cohorts(user_id, {"type": "cohort.presence", "user_id": user_id})
+
+
+def publish_cohort_roster(*, cohort_id: int, user_id: int) -> None:
+    message = {"type": "cohort.roster", "user_id": user_id}
+    json.dumps(message)
+    _send_on_commit(lambda: [(cohort_group(cohort_id), message)])
+
+
+def publish_announcement(*, announcement, recipient_ids: list[int] | None) -> None:
+    """Deliver to the open learner sockets: the whole cohort, or only the chosen learners."""
+    message = {
+        "type": "learner.announcement",
+        "id": announcement.pk,
+        "cohort_id": announcement.cohort_id,
+        "cohort_name": announcement.cohort.name,
+        "title": announcement.title,
+        "body": announcement.body,
+        "author": announcement.author.name if announcement.author else "",
+        "created_at": announcement.created_at.isoformat(),
+        "url": f"/cohorts/{announcement.cohort_id}/my-progress/#announcement-{announcement.pk}",
+    }
+    json.dumps(message)
+    if recipient_ids is None:
+        groups = [cohort_learners_group(announcement.cohort_id)]
+    else:
+        groups = [learner_group(user_id) for user_id in recipient_ids]
+    _send_on_commit(lambda: [(group, message) for group in groups])
