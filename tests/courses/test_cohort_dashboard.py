@@ -1,0 +1,243 @@
+"""The instructor dashboard, the per-learner page, the learner's own page and question analytics."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from courses import selectors
+from courses.models import CohortMembership
+from tests.courses.cohort_factories import (
+    AnswerFactory,
+    AttemptFactory,
+    CohortFactory,
+    KeyAreaFactory,
+    LessonFactory,
+    MembershipFactory,
+    QuestionFactory,
+    ReviewCardFactory,
+    TopicFactory,
+    complete_lesson,
+)
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+Role = CohortMembership.Role
+NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def course_setup(frozen):
+    topic = TopicFactory()
+    lessons = [LessonFactory(topic=topic) for _ in range(4)]
+    areas = [KeyAreaFactory(section__lesson=lessons[i], name=f"Area {i}") for i in range(2)]
+    questions = []
+    for i in range(3):
+        q = QuestionFactory(section=areas[i % 2].section, level="mid")
+        q.key_areas.add(areas[i % 2])
+        questions.append(q)
+    return {"course": topic.course, "lessons": lessons, "areas": areas, "questions": questions}
+
+
+@pytest.fixture
+def cohort(course_setup, instructor):
+    cohort = CohortFactory(course=course_setup["course"], weekly_target=2)
+    MembershipFactory(
+        cohort=cohort, user=instructor, role=Role.INSTRUCTOR, joined_at=NOW - timedelta(days=30)
+    )
+    return cohort
+
+
+def add_learners(cohort, course_setup, n: int) -> list:
+    learners = []
+    for i in range(n):
+        user = UserFactory()
+        MembershipFactory(cohort=cohort, user=user, joined_at=NOW - timedelta(days=20))
+        complete_lesson(user, course_setup["lessons"][0], at=NOW - timedelta(days=i % 10))
+        AnswerFactory(user=user, question=course_setup["questions"][0], answered_at=NOW - timedelta(days=1))
+        AttemptFactory(user=user, level="senior", started_at=NOW - timedelta(days=2), score=0.7)
+        ReviewCardFactory(user=user, question=course_setup["questions"][1], due=NOW - timedelta(hours=1))
+        learners.append(user)
+    return learners
+
+
+def test_learner_row_figures(cohort, course_setup, learner):
+    MembershipFactory(cohort=cohort, user=learner, joined_at=NOW - timedelta(days=20))
+    lessons, questions = course_setup["lessons"], course_setup["questions"]
+    complete_lesson(learner, lessons[0], at=NOW - timedelta(days=10))
+    complete_lesson(learner, lessons[1], at=NOW - timedelta(days=2))
+    AnswerFactory(user=learner, question=questions[0], score=1.0, answered_at=NOW - timedelta(days=1))
+    AnswerFactory(user=learner, question=questions[2], score=0.0, answered_at=NOW - timedelta(days=1))
+    AnswerFactory(
+        user=learner, question=questions[1], score=0.0, mode="review", answered_at=NOW - timedelta(hours=3)
+    )
+    AttemptFactory(user=learner, level="mid", started_at=NOW - timedelta(days=5), score=0.4)
+    AttemptFactory(user=learner, level="mid", started_at=NOW - timedelta(days=4), score=0.8)
+    AttemptFactory(
+        user=learner, level="staff", started_at=NOW - timedelta(hours=1), submitted_at=None, score=None
+    )
+    ReviewCardFactory(user=learner, question=questions[1], due=NOW - timedelta(minutes=1))
+    ReviewCardFactory(user=learner, question=questions[0], due=NOW + timedelta(days=1))
+    ctx = selectors.cohort_context(cohort=cohort)
+    row = selectors.learner_row(ctx=ctx, user_id=learner.pk)
+    assert (row.lessons_completed, row.lessons_total, row.lessons_week, row.progress_percent) == (2, 4, 1, 50)
+    assert row.last_active == NOW - timedelta(hours=1)
+    assert row.mock_best == {"mid": 0.8, "senior": None, "staff": None}
+    assert (row.mock_count, row.review_due, row.review_done_week, row.experiments_run) == (2, 1, 1, 0)
+    # Area 0: questions 0 and 2 (scores 1.0 and 0.0); area 1: question 1 (review, 0.0)
+    assert [(c.name, s, n) for c, s, n in row.mastery] == [("Area 0", 0.5, 2), ("Area 1", 0.0, 1)]
+    assert row.at_risk == ["Behind weekly target: 1 of 2 lessons in the last 7 days"]
+    assert row.online is False
+
+
+def test_removed_learner_is_not_a_row(cohort, course_setup, learner):
+    MembershipFactory(cohort=cohort, user=learner, removed_at=NOW, removal="removed")
+    ctx = selectors.cohort_context(cohort=cohort)
+    assert selectors.learner_row(ctx=ctx, user_id=learner.pk) is None
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_cohort_dashboard_query_count(
+    client, cohort, course_setup, instructor, size, django_assert_num_queries
+):
+    add_learners(cohort, course_setup, size)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
+    # session, user, cohort, key areas, lesson count, learners (one query), weekly chart, announcements
+    with django_assert_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.text.count('id="learner-row-') == size
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_cohort_learner_query_count(
+    client, cohort, course_setup, instructor, size, django_assert_num_queries
+):
+    learners = add_learners(cohort, course_setup, size)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-learner", kwargs={"cohort_id": cohort.pk, "user_id": learners[0].pk})
+    # session, user, cohort, key areas, lesson count, the row, lessons, answers, attempts
+    with django_assert_num_queries(9):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert f"<h1>{learners[0].name}</h1>" in response.text
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_cohort_progress_query_count(client, cohort, course_setup, size, django_assert_num_queries):
+    learners = add_learners(cohort, course_setup, size)
+    client.force_login(learners[0])
+    url = reverse("courses:cohort-progress", kwargs={"cohort_id": cohort.pk})
+    # session, user, membership, key areas, lesson count, row, announcements, mark seen, 3 activity
+    with django_assert_num_queries(11):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "my progress" in response.text
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_cohort_questions_query_count(
+    client, cohort, course_setup, instructor, size, django_assert_num_queries
+):
+    add_learners(cohort, course_setup, size)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-questions", kwargs={"cohort_id": cohort.pk})
+    # session, user, cohort, learner totals, first answers, questions
+    with django_assert_num_queries(6):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.text.count('id="question-') == 1
+
+
+def test_dashboard_sort_and_filter_with_htmx_returns_the_table_partial(
+    client, cohort, course_setup, instructor
+):
+    a, b, c = add_learners(cohort, course_setup, 3)
+    complete_lesson(b, course_setup["lessons"][1], at=NOW)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
+    response = client.get(
+        url + "?sort=lessons&dir=desc", headers={"HX-Request": "true", "HX-Target": "learners-table"}
+    )
+    assert response.text.lstrip().startswith('<div id="learners-table"')
+    assert "<html" not in response.text
+    order = [response.text.index(f'id="learner-row-{u.pk}"') for u in (b, a, c)]
+    assert order[0] == min(order)
+    searched = client.get(url + f"?q={c.username}")
+    assert searched.text.count('id="learner-row-') == 1
+    assert f'id="learner-row-{c.pk}"' in searched.text
+
+
+def test_dashboard_bad_parameters_fall_back_to_defaults(client, cohort, course_setup, instructor):
+    add_learners(cohort, course_setup, 3)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
+    response = client.get(url + "?sort=__class__&dir=sideways&show=<script>&q=" + "x" * 5000)
+    assert response.status_code == 200
+    assert "<script>" not in response.text.split("<main", 1)[1].split("</main>")[0].replace(
+        '<script type="module"', ""
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cohort-dashboard",
+        "cohort-questions",
+        "cohort-export-learners",
+        "cohort-export-questions",
+    ],
+)
+def test_instructor_pages_are_404_for_learner_other_instructor_and_login_for_anonymous(
+    client, cohort, learner, name
+):
+    MembershipFactory(cohort=cohort, user=learner)
+    other = UserFactory()
+    MembershipFactory(cohort=CohortFactory(), user=other, role=Role.INSTRUCTOR)
+    url = reverse(f"courses:{name}", kwargs={"cohort_id": cohort.pk})
+    for user in (learner, other):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url)["Location"] == f"/accounts/login/?next={url}"
+
+
+def test_per_learner_page_permissions(client, cohort, instructor, learner):
+    MembershipFactory(cohort=cohort, user=learner)
+    outsider = UserFactory()
+    url = reverse("courses:cohort-learner", kwargs={"cohort_id": cohort.pk, "user_id": learner.pk})
+    client.force_login(learner)
+    assert client.get(url).status_code == 404
+    client.force_login(instructor)
+    assert client.get(url).status_code == 200
+    outsider_url = reverse("courses:cohort-learner", kwargs={"cohort_id": cohort.pk, "user_id": outsider.pk})
+    assert client.get(outsider_url).status_code == 404
+    assert client.get("/cohorts/999999/learners/1/").status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_own_progress_page_is_404_for_non_learners(client, cohort, instructor, user):
+    url = reverse("courses:cohort-progress", kwargs={"cohort_id": cohort.pk})
+    for someone in (instructor, user):
+        client.force_login(someone)
+        assert client.get(url).status_code == 404
+
+
+def test_dashboard_row_equals_the_pushed_row(client, cohort, course_setup, instructor):
+    from courses.cohort_views import learner_row_html
+
+    (learner,) = add_learners(cohort, course_setup, 1)
+    client.force_login(instructor)
+    page = client.get(reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})).text
+    pushed = learner_row_html(cohort_id=cohort.pk, user_id=learner.pk).strip()
+    assert pushed.startswith(f'<tr id="learner-row-{learner.pk}"')
+    assert pushed in page
