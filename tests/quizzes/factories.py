@@ -1,0 +1,143 @@
+"""Quiz factories, and the course content of the contract table (until the material importer is used)."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from courses.models import Course
+from lessons.models import KeyArea, Lesson, Section, Topic
+from quizzes.models import Answer, Attempt, PracticeSession, Question
+from tests.factories import UserFactory
+
+TOPIC_KEY = "communication-protocols"
+KEY_AREAS = {
+    "communication-patterns": "Communication Patterns",
+    "synchronous-vs-asynchronous-communication": "Synchronous vs Asynchronous Communication",
+    "network-layer-protocols-tcp-vs-udp": "Network Layer Protocols (TCP vs UDP)",
+    "application-layer-protocols": "Application Layer Protocols",
+    "real-time-communication-protocols": "Real-Time Communication Protocols",
+}
+# lesson slug -> section anchors (docs: /work/notes/content-contract.md)
+LESSONS = {
+    "overview": ["objectives", "tl-dr", "cheat-sheet", "why-this-matters"],
+    "the-landscape": [
+        "the-landscape",
+        "communication-protocol-stack-network-and-application-layers",
+        "communication-patterns-request-response-streaming-and-asynchronous",
+        "synchronous-vs-asynchronous-communication-trade-offs",
+    ],
+    **{slug: [slug] for slug in KEY_AREAS},
+    "protocol-selection-decision-tree": [
+        "protocol-selection-decision-tree",
+        "protocol-selection-decision-tree-diagram",
+    ],
+    "how-things-connect": ["how-things-connect", "protocol-composition-in-a-modern-system"],
+    "real-world-context": ["real-world-context"],
+    "interview-essentials": ["mid-level", "senior", "staff"],
+    "questions-and-red-flags": [
+        "common-interview-questions",
+        "when-would-you-choose-rest-over-grpc",
+        "how-do-you-handle-real-time-updates-in-a-web-application",
+        "what-are-the-trade-offs-between-synchronous-and-asynchronous-communication",
+        "how-do-you-ensure-reliable-message-delivery-in-a-distributed-system",
+        "red-flags-to-avoid",
+        "claiming-one-protocol-is-always-better",
+        "not-understanding-the-osi-model-layers",
+        "ignoring-operational-complexity",
+        "not-considering-failure-modes",
+        "overengineering-with-exotic-protocols",
+    ],
+    "key-takeaways": [
+        "key-takeaways",
+        "communication-protocols-operate-in-layers",
+        "synchronous-vs-asynchronous-is-a-fundamental-trade-off",
+        "match-protocols-to-requirements-not-trends",
+        "real-world-systems-compose-multiple-protocols",
+        "operational-complexity-matters-as-much-as-performance",
+    ],
+}
+
+
+def content_build() -> Topic:
+    """Course, topic, lessons, sections and key areas exactly as the contract table lists them."""
+    course, _ = Course.objects.get_or_create(
+        slug="communication-protocols-in-system-design",
+        defaults={"title": "Communication Protocols in System Design"},
+    )
+    topic, _ = Topic.objects.get_or_create(
+        key=TOPIC_KEY, defaults={"course": course, "slug": "communication-protocols", "title": course.title}
+    )
+    for lesson_pos, (lesson_slug, anchors) in enumerate(LESSONS.items()):
+        lesson, _ = Lesson.objects.get_or_create(
+            course=course,
+            slug=lesson_slug,
+            defaults={"topic": topic, "title": lesson_slug.replace("-", " ").title(), "position": lesson_pos},
+        )
+        for pos, anchor in enumerate(anchors):
+            section, _ = Section.objects.get_or_create(
+                topic=topic,
+                anchor=anchor,
+                defaults={"lesson": lesson, "heading": anchor.replace("-", " ").title(), "position": pos},
+            )
+            if anchor in KEY_AREAS:
+                KeyArea.objects.get_or_create(
+                    topic=topic,
+                    slug=anchor,
+                    defaults={"section": section, "name": KEY_AREAS[anchor], "position": lesson_pos},
+                )
+    return topic
+
+
+class QuestionFactory(DjangoModelFactory[Question]):
+    class Meta:
+        model = Question
+
+    key = factory.Sequence(lambda n: f"mid-{n + 500:03d}")
+    level = "mid"
+    type = "single"
+    prompt = factory.Sequence(lambda n: f"Question {n}?")
+    data = factory.LazyFunction(lambda: {"options": {"a": "Right", "b": "Wrong", "c": "Also wrong"}})
+    answer = "a"
+    explanation = "SECRET-EXPLANATION"
+    source = "communication-patterns#communication-patterns"
+    section = factory.LazyFunction(lambda: Section.objects.get(anchor="communication-patterns"))
+
+    @factory.post_generation
+    def areas(self, create, extracted, **kwargs):
+        if create:
+            slugs = extracted or ["communication-patterns"]
+            self.key_areas.set(KeyArea.objects.filter(slug__in=slugs))
+
+
+class AttemptFactory(DjangoModelFactory[Attempt]):
+    class Meta:
+        model = Attempt
+
+    user = factory.SubFactory(UserFactory)
+    level = "mid"
+    started_at = factory.LazyFunction(timezone.now)
+    deadline = factory.LazyAttribute(lambda a: a.started_at + timedelta(minutes=25))
+
+
+class PracticeSessionFactory(DjangoModelFactory[PracticeSession]):
+    class Meta:
+        model = PracticeSession
+
+    user = factory.SubFactory(UserFactory)
+    level = "mid"
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class AnswerFactory(DjangoModelFactory[Answer]):
+    class Meta:
+        model = Answer
+
+    user = factory.SubFactory(UserFactory)
+    question = factory.SubFactory(QuestionFactory)
+    mode = "practice"
+    response = factory.LazyFunction(lambda: {"choice": "a"})
+    is_correct = True
+    score = 1.0
+    answered_at = factory.LazyFunction(timezone.now)
