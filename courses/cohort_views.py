@@ -238,15 +238,21 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
 
 
 def learner_row_html(*, cohort_id: int, user_id: int) -> str:
-    """The dashboard row for one learner, from the same partial as the page ("" when they left)."""
+    """The dashboard row for one learner, from the same partial as the page ("" once they left)."""
+    return learner_row_payload(cohort_id=cohort_id, user_id=user_id)["html"]
+
+
+def learner_row_payload(*, cohort_id: int, user_id: int) -> dict:
+    """What the dashboard socket pushes: the row's HTML (same partial as the page) and the name."""
     cohort = Cohort.objects.select_related("course").get(pk=cohort_id)
     ctx = selectors.cohort_context(cohort=cohort)
     row = selectors.learner_row(ctx=ctx, user_id=user_id)
     if row is None:
-        return ""
-    return render_to_string(
+        return {"html": "", "name": "", "at_risk": False}
+    html = render_to_string(
         "courses/cohort_dashboard.html#learner-row", {"row": row, "cohort": cohort, "ctx": ctx}
     )
+    return {"html": html, "name": row.name, "at_risk": bool(row.at_risk)}
 
 
 @login_required

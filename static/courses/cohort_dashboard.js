@@ -1,0 +1,64 @@
+// Instructor dashboard: swap in learner rows pushed over /ws/courses/cohorts/<id>/ (the server renders
+// them with the page's own partial) and list what learners just did.
+import { openSocket } from "./live_socket.js";
+
+const root = document.getElementById("cohort-live");
+const status = document.getElementById("live-status");
+const feed = document.getElementById("live-feed");
+const KINDS = {
+  lesson_completed: "completed a lesson",
+  lesson_viewed: "opened a lesson",
+  question_answered: "answered a question",
+  attempt_submitted: "finished a mock interview",
+  review_done: "reviewed a card",
+  experiment_run: "ran an experiment",
+};
+
+function replaceRow(userId, html) {
+  const current = document.getElementById(`learner-row-${userId}`);
+  if (!html) {
+    if (current) current.remove();
+    return;
+  }
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  const row = template.content.firstElementChild;
+  if (!row) return;
+  if (current) {
+    current.replaceWith(row);
+  } else {
+    const body = document.getElementById("learner-rows");
+    if (!body) return;
+    body.querySelectorAll("td.empty-state").forEach((cell) => cell.parentElement.remove());
+    body.append(row);
+  }
+  row.classList.add("row-updated");
+}
+
+function addToFeed(message) {
+  if (!feed || message.type !== "activity" || !message.name) return;
+  const placeholder = feed.querySelector("li.muted");
+  if (placeholder) placeholder.remove();
+  const item = document.createElement("li");
+  const time = document.createElement("time");
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  item.append(time, ` ${message.name} ${KINDS[message.kind] || "was active"}`);
+  feed.prepend(item);
+  while (feed.children.length > 30) feed.lastElementChild.remove();
+}
+
+if (root) {
+  openSocket(root.dataset.socket, {
+    onStatus(state) {
+      status.textContent = state === "open" ? "Live: updates appear as learners work." : "Reconnecting to live updates…";
+      root.dataset.state = state;
+    },
+    onMessage(message) {
+      if (!("html" in message)) return;
+      replaceRow(message.user_id, message.html);
+      addToFeed(message);
+    },
+  });
+}
