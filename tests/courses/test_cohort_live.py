@@ -74,17 +74,18 @@ async def test_dashboard_receives_nothing_when_the_transaction_rolls_back():
 
     @sync_to_async
     def complete_then_fail():
-        with pytest.raises(RuntimeError), transaction.atomic():
+        with transaction.atomic():
             lesson_complete(user=learner, lesson=lesson)
             raise RuntimeError("boom")
 
-    await complete_then_fail()
+    with pytest.raises(RuntimeError):
+        await complete_then_fail()
     assert await comm.receive_nothing(timeout=0.3)
     await comm.disconnect()
 
 
 async def test_other_cohorts_dashboards_hear_nothing():
-    cohort, lesson, instructor, learner = await make_cohort()
+    cohort, _, instructor, learner = await make_cohort()
     other_cohort = await sync_to_async(CohortFactory)(course=cohort.course)
     await sync_to_async(MembershipFactory)(cohort=other_cohort, user=instructor, role=Role.INSTRUCTOR)
     comm = await dashboard(other_cohort, instructor)
@@ -101,7 +102,9 @@ async def test_dashboard_socket_refuses_everyone_but_its_instructors(who):
         user = learner
     elif who == "other_instructor":
         user = await sync_to_async(UserFactory)()
-        await sync_to_async(MembershipFactory)(cohort=await sync_to_async(CohortFactory)(), user=user, role=Role.INSTRUCTOR)
+        await sync_to_async(MembershipFactory)(
+            cohort=await sync_to_async(CohortFactory)(), user=user, role=Role.INSTRUCTOR
+        )
     comm = await socket(f"/ws/courses/cohorts/{cohort.pk}/", user)
     connected, code = await comm.connect()
     assert connected is False
@@ -109,7 +112,7 @@ async def test_dashboard_socket_refuses_everyone_but_its_instructors(who):
 
 
 async def test_dashboard_socket_refuses_a_foreign_origin():
-    cohort, _, instructor, _ = await make_cohort()
+    cohort, *_ = await make_cohort()
     comm = WebsocketCommunicator(
         application, f"/ws/courses/cohorts/{cohort.pk}/", headers=[(b"origin", b"http://evil.example")]
     )
