@@ -16,6 +16,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 
 .PHONY: help install run setup serve test unit e2e lint fmt migrations-check bench chromium clean
+.PHONY: nginx prod-env run-prod stop-prod
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,7 +55,7 @@ chromium: ## install Debian's chromium for browser tests if it is missing
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
 	fi
 
-test: install chromium ## the whole suite: unit and integration, then browser journeys
+test: install chromium nginx ## the whole suite: unit and integration, then browser journeys
 	@$(MAKE) --no-print-directory unit-all
 	@$(MAKE) --no-print-directory e2e
 
@@ -81,6 +82,23 @@ migrations-check: install
 fmt: install ## format and autofix
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
+
+nginx: ## install Debian's nginx (the production stack test needs it) if it is missing
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		echo "==> Installing nginx (Debian package) for the production stack"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; fi; \
+	fi
+
+prod-env:
+	@missing=""; for v in DJANGO_SECRET_KEY DATABASE_URL REDIS_URL; do [ -n "$${!v}" ] || missing="$$missing $$v"; done; \
+	if [ -n "$$missing" ]; then echo "Error: make run-prod needs$$missing in the environment (README: Deployment)." >&2; exit 2; fi
+
+run-prod: prod-env install nginx ## production on this machine: needs DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL (README "Deployment")
+	@$(PY) deploy/run_prod.py
+
+stop-prod: ## stop a `make run-prod` started elsewhere (same HANDSHAKE_RUN_DIR)
+	@$(PY) deploy/stop_prod.py
 
 bench: install ## run the benchmark suite and write BENCHMARKS.md + bench/results.json
 	@$(PY) -m bench.run

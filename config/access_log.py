@@ -35,6 +35,7 @@ class JsonFormatter(logging.Formatter):
         payload: dict[str, Any] = {
             "ts": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
+            "pid": record.process,
             "logger": record.name,
         }
         fields = getattr(record, ACCESS_FIELDS, None)

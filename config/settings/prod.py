@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env_bool, env_int
+from .base import LOGGING, SECRET_KEY, env_bool, env_int
 
 if env_bool("DJANGO_DEBUG", False):
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production settings.")
@@ -37,3 +37,6 @@ MAILERS = {
         "BACKEND": os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
     }
 }
+
+# Every log record as one JSON line (DJANGO_LOG_FORMAT=plain for human-readable lines).
+LOGGING["handlers"]["console"]["formatter"] = os.environ.get("DJANGO_LOG_FORMAT", "json")

@@ -1,0 +1,72 @@
+import pytest
+
+from deploy.run_prod import check_environment, parse_config, split_listen
+
+GOOD = {
+    "DJANGO_SECRET_KEY": "k" * 60,
+    "DATABASE_URL": "postgres://handshake@127.0.0.1:5432/handshake",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def test_complete_environment_has_no_problems():
+    assert check_environment(GOOD) == []
+
+
+def test_each_missing_variable_is_named_with_a_hint():
+    problems = check_environment({})
+    assert [problem.split(" ")[0] for problem in problems] == [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+    ]
+    assert all(": " in problem for problem in problems)
+
+
+def test_sqlite_and_non_redis_urls_are_refused():
+    problems = check_environment(GOOD | {"DATABASE_URL": "sqlite:///db.sqlite3", "REDIS_URL": "http://x"})
+    assert problems == [
+        "DATABASE_URL must be a PostgreSQL URL (postgres://...), not sqlite://",
+        "REDIS_URL must be a redis:// (or rediss://, unix://) URL",
+    ]
+
+
+def test_plain_http_without_a_way_to_know_about_https_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(["--listen", "127.0.0.1:18080"], dict(GOOD))
+    assert exit_info.value.code == 2
+    assert "HANDSHAKE_FORWARDED_PROTO=https" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"DJANGO_SECURE_SSL_REDIRECT": "0"}, {"HANDSHAKE_FORWARDED_PROTO": "https"}],
+)
+def test_plain_http_is_allowed_when_told_how(extra, tmp_path):
+    config = parse_config(
+        ["--run-dir", str(tmp_path), "--processes", "3", "--base-port", "9000"], GOOD | extra
+    )
+    assert config.daphne_ports == [9000, 9001, 9002]
+    assert config.env["DJANGO_SETTINGS_MODULE"] == "config.settings.prod"
+    assert config.log_dir == tmp_path / "log"
+    assert config.server_names == ["127.0.0.1", "localhost"]
+
+
+def test_half_a_tls_configuration_is_refused(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        parse_config(["--run-dir", str(tmp_path)], GOOD | {"HANDSHAKE_TLS_CERT": "/c.pem"})
+    assert "HANDSHAKE_TLS_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("listen", "address"),
+    [
+        ("80", ("127.0.0.1", 80)),
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("0.0.0.0:80", ("127.0.0.1", 80)),
+        ("[::]:8080", ("::1", 8080)),
+        ("[::1]:81", ("::1", 81)),
+    ],
+)
+def test_listen_address_to_connect_to(listen, address):
+    assert split_listen(listen) == address
