@@ -5,7 +5,8 @@
   between a learner's score on the item and their mean score on the *other* items they answered, over the
   learners who answered the item and at least one other. Positive: stronger learners do better on it.
 - Option distribution: how often each option of a choice question was picked (multiple choice: each pick).
-- Flags, once an item has MIN_ANSWERS_FOR_FLAGS answers: too easy, too hard, negative discrimination.
+- Flags, once an item has MIN_ANSWERS_FOR_FLAGS answers: too easy, too hard, negative discrimination
+  (below -0.05, so that noise around zero is not flagged).
 """
 
 import math
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 MIN_ANSWERS_FOR_FLAGS = 5
 TOO_EASY = 0.9  # facility at or above
 TOO_HARD = 0.3  # facility at or below
+NEGATIVE_DISCRIMINATION = -0.05  # below this (not just noise around zero) stronger learners do worse
 INACTIVE_AFTER = timedelta(days=7)
 MASTERY_THRESHOLD = 0.5  # below this in a key area (with enough answers) puts a learner at risk
 MASTERY_MIN_ANSWERS = 3
@@ -95,7 +97,7 @@ def item_flags(*, n: int, facility: float | None, discrimination: float | None) 
         flags.append("too easy")
     if facility <= TOO_HARD:
         flags.append("too hard")
-    if discrimination is not None and discrimination < 0:
+    if discrimination is not None and discrimination < NEGATIVE_DISCRIMINATION:
         flags.append("negative discrimination")
     return flags
 
@@ -146,6 +148,7 @@ def at_risk_reasons(
     target_unit: str,
     target_applies: bool,
     mastery: list[tuple[str, float | None, int]],
+    course_finished: bool = False,
 ) -> list[str]:
     """Why a learner needs attention, in plain words; empty when they are on track.
 
@@ -157,7 +160,7 @@ def at_risk_reasons(
             reasons.append(f"No activity since joining {(now - joined_at).days} days ago")
     elif now - last_active >= INACTIVE_AFTER:
         reasons.append(f"No activity for {(now - last_active).days} days")
-    if target_applies and weekly_target > 0 and week_progress < weekly_target:
+    if target_applies and not course_finished and weekly_target > 0 and week_progress < weekly_target:
         shown = f"{week_progress:g}"
         reasons.append(f"Behind weekly target: {shown} of {weekly_target} {target_unit} in the last 7 days")
     for name, score, count in mastery:

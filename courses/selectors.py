@@ -310,6 +310,11 @@ def _row(ctx: CohortContext, user) -> LearnerRow:
         target_unit=ctx.target_unit,
         target_applies=ctx.target_applies and ctx.now - user.joined_at >= timedelta(days=7),
         mastery=[(column.name, score, count) for column, score, count in mastery],
+        course_finished=(
+            ctx.cohort.weekly_target_kind == Cohort.TargetKind.LESSONS
+            and ctx.lessons_total > 0
+            and user.lessons_completed >= ctx.lessons_total
+        ),
     )
     return LearnerRow(
         user_id=user.pk,
