@@ -1,0 +1,163 @@
+"""The playground WebSocket (REALTIME.md §2.1): events down as JSON text frames, ping/send up.
+
+A raw ``AsyncWebsocketConsumer`` whose frames are what the page measures. Its hot path touches no
+ORM: the user is resolved once at connect (AuthMiddlewareStack), ``dispatch`` skips Channels'
+per-message ``aclose_old_connections()``, and there is one receive loop (no per-consumer layer
+channel: the process's relay fans events out, REALTIME.md §1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from playground import events
+from playground.limits import Lease, client_keys
+from playground.log import (
+    DropConnection,
+    RoomsFull,
+    Tap,
+    deliver,
+    dumps,
+    get_hub,
+    now_ms,
+    parse_after,
+    parse_conn,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 4096
+CLOSE_DROPPED = 4000  # a fault plan ended this connection (reconnect and resume)
+CLOSE_BAD_CURSOR = 4008  # malformed ?after= (1008 is refused to applications, like 1009)
+CLOSE_TOO_BIG = 4009  # frame over 4 KiB: RFC 6455's 1009, which Daphne does not let applications send
+CLOSE_UNKNOWN_STREAM = 4404
+CLOSE_TOO_MANY = 4429
+
+
+def taps_for(conn: str, scope: dict) -> Tap | None:
+    """Hook for per-connection fault plans (the fault-injection work); none by default."""
+    return None
+
+
+class PlaygroundSocket(AsyncWebsocketConsumer):
+    pump: asyncio.Task | None = None
+    lease: Lease | None = None
+
+    async def __call__(self, scope, receive, send):  # one receive loop; no layer channel of its own
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def dispatch(self, message):  # no per-message DB-connection housekeeping: no ORM below
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        await self.accept()  # accept first: the browser then sees 4404/4429, not a bare 1006
+        stream = self.scope["url_route"]["kwargs"]["stream"]
+        self.hub = get_hub()
+        try:
+            self.log = await self.hub.open(stream)
+        except RoomsFull:
+            return await self.close(code=CLOSE_TOO_MANY, reason="too many live rooms")
+        if self.log is None:
+            return await self.close(code=CLOSE_UNKNOWN_STREAM, reason="unknown stream")
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        try:
+            after = parse_after(query.get("after", [None])[-1])
+        except ValueError:
+            return await self.close(code=CLOSE_BAD_CURSOR, reason="after must be an integer")
+        user = self.scope.get("user")
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.user_name = user.name if self.user_id else ""
+        self.conn = parse_conn(query.get("conn", [None])[-1])
+        lease = await self.hub.caps.acquire(client_keys(self.client_ip(), self.session_cookie()))
+        if lease is None:
+            return await self.close(code=CLOSE_TOO_MANY, reason="too many connections")
+        self.lease = lease
+        self.pump = asyncio.create_task(self.forward(after))
+
+    def client_ip(self) -> str | None:
+        client = self.scope.get("client")
+        return client[0] if client else None
+
+    def session_cookie(self) -> str | None:
+        cookies = self.scope.get("cookies")
+        if cookies is None:  # without CookieMiddleware (bare consumer in tests)
+            raw = dict(self.scope.get("headers", [])).get(b"cookie", b"").decode("latin1")
+            cookies = {k: v.value for k, v in SimpleCookie(raw).items()}
+        return cookies.get(settings.SESSION_COOKIE_NAME)
+
+    async def forward(self, after: int | None) -> None:
+        tap = taps_for(self.conn, self.scope)
+        try:
+            async for item in deliver(self.log, after, transport="ws", conn=self.conn, tap=tap):
+                await self.send(text_data=item.json())
+        except DropConnection:
+            await self.close(code=CLOSE_DROPPED, reason="dropped")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("playground socket: delivery failed")
+            await self.close(code=1011)
+
+    async def websocket_disconnect(self, message):
+        await self.disconnect(message.get("code", 1006))
+        raise StopConsumer
+
+    async def disconnect(self, code: int) -> None:
+        if self.pump is not None:
+            self.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.pump
+        if self.lease is not None:
+            await self.lease.release()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data.encode() if text_data is not None else (bytes_data or b"")
+        if len(raw) > MAX_FRAME_BYTES:  # size before decoding anything
+            return await self.close(code=CLOSE_TOO_BIG, reason="frame over 4096 bytes")
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return await self.error("bad_json", "not valid JSON")
+        match msg:
+            case {"type": "ping", "t": int() | float() as t} if not isinstance(t, bool):
+                await self.send(text_data=dumps({"type": "pong", "t": t, "ts": now_ms()}))
+            case {"type": "ping"}:
+                await self.error("invalid", "ping needs a numeric t (client milliseconds)")
+            case {"type": "send", "text": text}:
+                await self.chat(text)
+            case {"type": "send"}:
+                await self.error("invalid", "send needs a text field")
+            case _:
+                await self.error("unknown_type", "expected a JSON object with type send or ping")
+
+    async def chat(self, text: object) -> None:
+        stream = self.scope["url_route"]["kwargs"]["stream"]
+        try:
+            await events.publish_chat(
+                hub=self.hub, stream=stream, user_id=self.user_id, user_name=self.user_name, text=text
+            )
+        except events.SendRefused as refusal:
+            await self.error(refusal.code, refusal.message)
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send(text_data=dumps({"type": "error", "code": code, "message": message}))
