@@ -189,7 +189,9 @@ def test_every_part_of_the_material_is_on_exactly_one_page(material):
         for part in (p for p in re.split(r"^name: | description: ", text) if p):
             # Every sentence (and lead) is on some page...
             for fragment in (f for f in re.split(r"(?<=[.?]) |(?<=\w): ", part) if f):
-                assert any(fragment.rstrip(".") in body for body in page_text.values()), f"missing: {fragment!r}"
+                assert any(fragment.rstrip(".") in body for body in page_text.values()), (
+                    f"missing: {fragment!r}"
+                )
                 checked += 1
             # ...and each line's body (after a question, red-flag lead or takeaway lead) is on exactly one.
             body = re.split(r"(?<=[.?:]) ", part, maxsplit=1)[-1]
