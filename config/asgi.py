@@ -14,10 +14,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from config.access_log import WebSocketAccessLog, WebSocketUserNote  # noqa: E402
 from courses.routing import websocket_urlpatterns as courses_ws  # noqa: E402
 from playground.routing import websocket_urlpatterns as playground_ws  # noqa: E402
+from playground.streams import StreamsApp  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # StreamsApp serves the playground's SSE and poll GETs before Django (no thread per open
+        # request; README "Playground") and hands every other request to Django unchanged.
+        "http": StreamsApp(django_asgi_app),
         # WebSocketAccessLog: one JSON line per connection open/close (refused upgrades included).
         "websocket": WebSocketAccessLog(
             AllowedHostsOriginValidator(

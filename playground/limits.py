@@ -7,6 +7,7 @@ TTL refreshed while alive, so a crashed process frees its slots within ``ttl_ms`
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import hashlib
@@ -42,6 +43,15 @@ class Lease:
         if self._release is not None:
             release, self._release = self._release, None
             await release()
+
+    def release_from_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """A sync closer (Django calls response closers in a thread) that releases on ``loop``."""
+
+        def close() -> None:
+            if self._release is not None and not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(self.release(), loop)
+
+        return close
 
 
 def _limits() -> tuple[int, int]:

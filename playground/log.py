@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "PLAYGROUND_ROOM_IDLE_SECONDS": 600.0,
     "PLAYGROUND_POLL_KEEPALIVE_SECONDS": 60.0,
     "PLAYGROUND_POLL_PRESENCE_SECONDS": 15.0,
+    "PLAYGROUND_SSE_RETRY_MS": 3000,
+    "PLAYGROUND_SSE_LIFETIME_SECONDS": 900.0,
     "PLAYGROUND_STORE": "",  # "", "memory" or "redis"; "" means redis when REDIS_URL is set
 }
 
@@ -645,6 +647,7 @@ async def deliver(
     conn: str,
     heartbeat: float | None = None,
     tap: Tap | None = None,
+    hello_extra: dict[str, Any] | None = None,
 ) -> AsyncIterator[Item]:
     """hello, then the replay (or a reset, L4), then live events, presence and heartbeats.
 
@@ -673,7 +676,8 @@ async def deliver(
             else:
                 batch = found
         hello = {"last_id": newest, "epoch": log.epoch, "resumed_from": after, "replayed": len(batch)}
-        first.insert(0, Control("hello", {**hello, "conn": conn, "presence": log.presence}))
+        hello |= {"conn": conn, "transport": transport, "presence": log.presence, **(hello_extra or {})}
+        first.insert(0, Control("hello", hello))
         presence_seen = log.presence_version
         for item in [*first, *batch]:
             if tap is None or await tap(item):

@@ -1,3 +1,12 @@
+from django.urls import path
+
+from playground import streams, views
+
 app_name = "playground"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.playground, name="home"),
+    path("<str:stream>/events/", streams.sse_events, name="stream-events"),
+    path("<str:stream>/poll/", streams.poll, name="stream-poll"),
+    path("<str:stream>/send/", streams.send, name="stream-send"),
+]

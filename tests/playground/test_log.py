@@ -157,6 +157,7 @@ async def test_deliver_subscribe_replay_live_no_dup(hub):  # L5
         "resumed_from": 1,
         "replayed": 2,
         "conn": "x",
+        "transport": "sse",
         "presence": {"ws": 0, "sse": 0, "long_poll": 0, "short_poll": 0},
     }
     assert [(await anext(reader)).id for _ in range(2)] == [2, 3]
