@@ -163,9 +163,14 @@ def at_risk_reasons(
     if target_applies and not course_finished and weekly_target > 0 and week_progress < weekly_target:
         shown = f"{week_progress:g}"
         reasons.append(f"Behind weekly target: {shown} of {weekly_target} {target_unit} in the last 7 days")
-    for name, score, count in mastery:
-        if score is not None and count >= MASTERY_MIN_ANSWERS and score < MASTERY_THRESHOLD:
-            reasons.append(f"Mastery {round(score * 100)}% in {name}")
+    weak = sorted(
+        (score, name)
+        for name, score, count in mastery
+        if score is not None and count >= MASTERY_MIN_ANSWERS and score < MASTERY_THRESHOLD
+    )
+    if weak:
+        listed = ", ".join(f"{name} {round(score * 100)}%" for score, name in weak)
+        reasons.append(f"Mastery below {round(MASTERY_THRESHOLD * 100)}%: {listed}")
     return reasons
 
 

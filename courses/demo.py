@@ -172,7 +172,7 @@ def _create(*, now: datetime, course: Course, instructor, password: str, size: i
         )
         if isinstance(q.data.get("options"), dict) and q.answer is not None
     ]
-    difficulty = {q.pk: rng.uniform(0.15, 1.0) for q in questions}
+    difficulty = {q.pk: rng.uniform(0.1, 0.85) for q in questions}
     flawed = {
         q.pk for q in questions[5:40:12]
     }  # a few items the strong learners misread: negative discrimination

@@ -176,7 +176,12 @@ def test_behind_weekly_target_only_when_the_target_applies():
 
 def test_low_mastery_needs_enough_answers():
     assert reasons(mastery=[("TCP vs UDP", 0.2, 2)]) == []
-    assert reasons(mastery=[("TCP vs UDP", 0.45, 3), ("REST", None, 0)]) == ["Mastery 45% in TCP vs UDP"]
+    assert reasons(mastery=[("TCP vs UDP", 0.45, 3), ("REST", None, 0)]) == [
+        "Mastery below 50%: TCP vs UDP 45%"
+    ]
+    assert reasons(mastery=[("TCP vs UDP", 0.45, 3), ("REST", 0.2, 4), ("gRPC", 0.9, 9)]) == [
+        "Mastery below 50%: REST 20%, TCP vs UDP 45%"
+    ]
     assert reasons(mastery=[("TCP vs UDP", 0.5, 3)]) == []
 
 
@@ -206,8 +211,8 @@ def test_at_risk_rows_move_with_time(instructor):
         "Behind weekly target: 0 of 1 lessons in the last 7 days",
     ]
     AnswerFactory(user=learner, question=question, score=0.0, answered_at=NOW)
-    assert row_at(NOW + timedelta(hours=1)) == ["Mastery 0% in Real-time"]
+    assert row_at(NOW + timedelta(hours=1)) == ["Mastery below 50%: Real-time 0%"]
     # The cohort ended: the weekly target no longer applies.
     cohort.ends_on = (NOW - timedelta(days=1)).date()
     cohort.save()
-    assert row_at(NOW + timedelta(days=8)) == ["No activity for 8 days", "Mastery 0% in Real-time"]
+    assert row_at(NOW + timedelta(days=8)) == ["No activity for 8 days", "Mastery below 50%: Real-time 0%"]
