@@ -126,6 +126,7 @@ const enqueue = (figure) => {
 };
 
 if (self && figures.length) {
+  for (const status of document.querySelectorAll("[data-diagram-status]")) status.textContent = "Drawing the diagram…";
   if ("IntersectionObserver" in window) {
     const observer = new IntersectionObserver(
       (entries) => {
