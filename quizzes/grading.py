@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.crypto import salted_hmac
 from fsrs import Rating
 
 MAX_FREE_TEXT = 5000
@@ -17,6 +18,27 @@ PASS_MARK = 0.6  # a self-graded free response "counts as correct" from 60 % of 
 
 class ResponseError(ValueError):
     """A submitted answer of the wrong shape; the message is shown to the learner."""
+
+
+def token(seed: str, option_id: str) -> str:
+    """The opaque value an option carries in a form: bank ids ("a" is often right) never reach the page."""
+    return salted_hmac("quizzes.option", f"{seed}:{option_id}", algorithm="sha256").hexdigest()[:12]
+
+
+def _tokens(items: dict[str, str], seed: str) -> dict[str, str]:
+    return {token(seed, key): key for key in items}
+
+
+def seed_practice(session_id: int, question_id: int) -> str:
+    return f"practice-{session_id}-{question_id}"
+
+
+def seed_mock(attempt_id: int, question_id: int) -> str:
+    return f"mock-{attempt_id}-{question_id}"
+
+
+def seed_review(card_id: int, reps: int) -> str:
+    return f"review-{card_id}-{reps}"
 
 
 @dataclass(frozen=True)
@@ -40,13 +62,17 @@ def _many(post: Any, name: str) -> list[str]:
     return list(value) if isinstance(value, list) else ([] if value in (None, "") else [value])
 
 
-def parse_response(*, type_: str, data: dict, post: Any) -> dict:
-    """Turn form fields into the stored response for a question of `type_`; ResponseError if malformed."""
+def parse_response(*, type_: str, data: dict, post: Any, seed: str) -> dict:
+    """Turn form fields into the stored response for a question of `type_`; ResponseError if malformed.
+
+    Option values are the tokens `display()` rendered for the same seed; they map back to bank ids here.
+    """
     if type_ in ("single", "scenario", "red_flag"):
         choice = _one(post, "choice")
         if not choice:
             raise ResponseError("Choose one of the options.")
-        if choice not in data["options"]:
+        choice = _tokens(data["options"], seed).get(choice)
+        if choice is None:
             raise ResponseError("That option is not part of this question.")
         response: dict[str, Any] = {"choice": choice}
         if type_ == "scenario":
@@ -59,23 +85,26 @@ def parse_response(*, type_: str, data: dict, post: Any) -> dict:
         choices = _many(post, "choice")
         if not choices:
             raise ResponseError("Choose at least one option.")
-        if len(set(choices)) != len(choices) or not set(choices) <= set(data["options"]):
+        known = _tokens(data["options"], seed)
+        if len(set(choices)) != len(choices) or not set(choices) <= set(known):
             raise ResponseError("Those options are not part of this question.")
-        return {"choices": sorted(choices)}
+        return {"choices": sorted(known[c] for c in choices)}
     if type_ == "ordering":
         order = _many(post, "order")
-        if sorted(order) != sorted(data["items"]):
+        known = _tokens(data["items"], seed)
+        if sorted(order) != sorted(known):
             raise ResponseError("Put every item in exactly one position.")
-        return {"order": order}
+        return {"order": [known[o] for o in order]}
     if type_ == "matching":
         matches = {}
+        known = _tokens(data["right"], seed)
         for left in data["left"]:
             value = _one(post, f"match-{left}")
             if not value:
                 raise ResponseError("Match every item on the left.")
-            if value not in data["right"]:
+            if value not in known:
                 raise ResponseError("That match is not one of the choices.")
-            matches[left] = value
+            matches[left] = known[value]
         return {"matches": matches}
     if type_ == "free":
         text = (_one(post, "text") or "").strip()
@@ -136,26 +165,45 @@ def rating_for(score: float) -> Rating:
 
 
 def _shuffled(items: dict[str, str], seed: str) -> list[Choice]:
-    choices = [Choice(id=k, text=v) for k, v in items.items()]
-    random.Random(seed).shuffle(choices)  # noqa: S311 - presentation order, not security
-    return choices
+    """Choices in a stable per-seed order, each carrying its opaque token as id."""
+    keys = list(items)
+    random.Random(seed).shuffle(keys)  # noqa: S311 - presentation order, not security
+    return [Choice(id=token(seed, k), text=items[k]) for k in keys]
 
 
 def display(*, type_: str, data: dict, answer: Any, seed: str) -> dict[str, list[Choice]]:
     """Options / items / columns in a stable per-learner order that never gives the key away."""
     if type_ == "ordering":
         items = _shuffled(data["items"], seed)
-        if [c.id for c in items] == list(answer):
+        if [c.id for c in items] == [token(seed, a) for a in answer]:
             items = items[1:] + items[:1]
-        return {"items": items, "positions": list(range(1, len(items) + 1))}
+        return {"items": items}
     if type_ == "matching":
         return {
             "left": [Choice(id=k, text=v) for k, v in data["left"].items()],
-            "right": sorted((Choice(id=k, text=v) for k, v in data["right"].items()), key=lambda c: c.text),
+            "right": sorted(
+                (Choice(id=token(seed, k), text=v) for k, v in data["right"].items()), key=lambda c: c.text
+            ),
         }
     if "options" in data:
         return {"options": _shuffled(data["options"], seed)}
     return {}
+
+
+def prefill_tokens(*, response: dict, seed: str) -> dict:
+    """A saved response (bank ids) in the tokens the form uses, to show a learner their own answer."""
+    if not response:
+        return {}
+    out = dict(response)
+    if "choice" in response:
+        out["choice"] = token(seed, response["choice"])
+    if "choices" in response:
+        out["choices"] = [token(seed, c) for c in response["choices"]]
+    if "order" in response:
+        out["order"] = [token(seed, i) for i in response["order"]]
+    if "matches" in response:
+        out["matches"] = {left: token(seed, right) for left, right in response["matches"].items()}
+    return out
 
 
 def describe_response(*, type_: str, data: dict, response: dict) -> list[str]:

@@ -134,6 +134,7 @@ def question_import(*, paths: Sequence[Path]) -> ImportResult:
 
     result = ImportResult()
     existing = {q.key: q for q in Question.objects.filter(key__in=seen).prefetch_related("key_areas")}
+    new_questions: list[tuple[Question, set[int]]] = []
     for bank in banks:
         for bq in bank.questions:
             values = {
@@ -154,11 +155,8 @@ def question_import(*, paths: Sequence[Path]) -> ImportResult:
             }
             areas = {key_areas[(bank.topic, slug)].pk for slug in bq.key_areas}
             question = existing.get(bq.key)
-            if question is None:
-                question = Question(key=bq.key, **values)
-                question.full_clean()
-                question.save()
-                question.key_areas.set(areas)
+            if question is None:  # already validated by parse_bank and the lookups above
+                new_questions.append((Question(key=bq.key, **values), areas))
                 result.created.append(bq.key)
                 continue
             changed = [name for name, value in values.items() if getattr(question, name) != value]
@@ -171,6 +169,14 @@ def question_import(*, paths: Sequence[Path]) -> ImportResult:
                 question.key_areas.set(areas)
                 changed.append("key_areas")
             (result.updated if changed else result.unchanged).append(bq.key)
+    if new_questions:
+        created = Question.objects.bulk_create([q for q, _ in new_questions])
+        through = Question.key_areas.through
+        through.objects.bulk_create(
+            through(question_id=question.pk, keyarea_id=area_id)
+            for question, (_, areas) in zip(created, new_questions, strict=True)
+            for area_id in sorted(areas)
+        )
 
     levels = {b.level for b in banks}
     stale = Question.objects.filter(origin=Question.Origin.BANK, level__in=levels).exclude(key__in=seen)
@@ -235,9 +241,9 @@ def review_card_schedule(*, user_id: int, question: Question, score: float, now:
 # --- answers -------------------------------------------------------------------------------
 
 
-def _parse(question: Question, post: Any) -> dict:
+def _parse(question: Question, post: Any, *, seed: str) -> dict:
     try:
-        return grading.parse_response(type_=question.type, data=question.data, post=post)
+        return grading.parse_response(type_=question.type, data=question.data, post=post, seed=seed)
     except grading.ResponseError as exc:
         raise QuizError(str(exc)) from exc
 
@@ -345,7 +351,7 @@ def practice_answer(*, session: PracticeSession, question_id: int, post: Any) ->
     if session.is_finished or session.question_ids[session.position] != question_id:
         raise AlreadyDone("That question was skipped; carry on with the current one.")
     question = Question.objects.get(pk=question_id)
-    response = _parse(question, post)
+    response = _parse(question, post, seed=grading.seed_practice(session.pk, question_id))
     answer = answer_record(
         user_id=session.user_id,
         question=question,
@@ -461,7 +467,7 @@ def attempt_answer(*, attempt: Attempt, question_id: int, post: Any, now: dateti
     if slot is None:
         raise NotInSet("That question is not part of this mock interview.")
     question = slot.question
-    response = _parse(question, post)
+    response = _parse(question, post, seed=grading.seed_mock(attempt.pk, question.pk))
     existing = Answer.objects.filter(attempt=attempt, question=question).first()
     if existing is None:
         return answer_record(
@@ -532,7 +538,7 @@ def review_answer(*, user, question_id: int, post: Any, now: datetime | None = N
     if card.due > review_due_until(now=now):
         raise AlreadyDone("That question is not due yet; it was already reviewed.")
     question = card.question
-    response = _parse(question, post)
+    response = _parse(question, post, seed=grading.seed_review(card.pk, card.reps))
     answer = answer_record(
         user_id=user.pk, question=question, response=response, mode=Answer.Mode.REVIEW, now=now
     )

@@ -69,24 +69,25 @@ def content_build() -> Topic:
     topic, _ = Topic.objects.get_or_create(
         key=TOPIC_KEY, defaults={"course": course, "slug": "communication-protocols", "title": course.title}
     )
-    for lesson_pos, (lesson_slug, anchors) in enumerate(LESSONS.items()):
-        lesson, _ = Lesson.objects.get_or_create(
-            course=course,
-            slug=lesson_slug,
-            defaults={"topic": topic, "title": lesson_slug.replace("-", " ").title(), "position": lesson_pos},
+    if Section.objects.filter(topic=topic).exists():
+        return topic
+    lessons = Lesson.objects.bulk_create(
+        Lesson(course=course, topic=topic, slug=slug, title=slug.replace("-", " ").title(), position=pos)
+        for pos, slug in enumerate(LESSONS)
+    )
+    sections = Section.objects.bulk_create(
+        Section(
+            topic=topic, lesson=lesson, anchor=anchor, heading=anchor.replace("-", " ").title(), position=pos
         )
-        for pos, anchor in enumerate(anchors):
-            section, _ = Section.objects.get_or_create(
-                topic=topic,
-                anchor=anchor,
-                defaults={"lesson": lesson, "heading": anchor.replace("-", " ").title(), "position": pos},
-            )
-            if anchor in KEY_AREAS:
-                KeyArea.objects.get_or_create(
-                    topic=topic,
-                    slug=anchor,
-                    defaults={"section": section, "name": KEY_AREAS[anchor], "position": lesson_pos},
-                )
+        for lesson, anchors in zip(lessons, LESSONS.values(), strict=True)
+        for pos, anchor in enumerate(anchors)
+    )
+    KeyArea.objects.bulk_create(
+        KeyArea(
+            topic=topic, section=section, slug=section.anchor, name=KEY_AREAS[section.anchor], position=pos
+        )
+        for pos, section in enumerate(s for s in sections if s.anchor in KEY_AREAS)
+    )
     return topic
 
 
