@@ -3,6 +3,10 @@
 - `request_log_middleware` (first in MIDDLEWARE) logs method, path, status, duration_ms, bytes and
   user id. Streaming responses (SSE, held long polls) are logged when the stream ends, by wrapping
   their iterator: async iterators stay async, sync ones stay sync, so streaming is never buffered.
+- `HttpAccessLog` wraps the whole http application in config/asgi.py, so requests answered
+  before Django (the playground's SSE and poll fast path) are logged too; it counts bytes as
+  they are sent and logs at the last byte (or the client's disconnect). Under it the Django
+  middleware only adds the user id to the line.
 - `WebSocketAccessLog` wraps the websocket application in config/asgi.py at the ASGI layer (outside
   Origin validation, so refused upgrades are logged too); `WebSocketUserNote`, placed inside the
   auth middleware, tells it who the user is without another query.
@@ -25,6 +29,7 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import LazyObject, empty
 
 logger = logging.getLogger("handshake.access")
+SCOPE_KEY = "handshake.access"  # the scope entry carrying a connection's counters to inner layers
 
 ACCESS_FIELDS = "fields"  # the LogRecord attribute carrying the structured payload
 
@@ -115,6 +120,10 @@ def _logged_sync_stream(
 def _observe(request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
     if not logger.isEnabledFor(logging.INFO):
         return response
+    note = getattr(request, "scope", {}).get(SCOPE_KEY)
+    if note is not None:  # under HttpAccessLog (config/asgi.py), which writes the line: add the user
+        note.user_id = _request_user_id(request)
+        return response
     if response.streaming:
         wrap = _logged_async_stream if response.is_async else _logged_sync_stream
         response.streaming_content = wrap(response.streaming_content, request, response.status_code, started)
@@ -203,9 +212,6 @@ class _Connection:
         )
 
 
-SCOPE_KEY = "handshake.access"
-
-
 class WebSocketAccessLog:
     """ASGI middleware for the websocket protocol: logs open and close with duration and bytes."""
 
@@ -255,3 +261,78 @@ class WebSocketUserNote:
         if conn is not None:
             conn.user_id = _resolved_user_id(scope.get("user"))
         return await self.app(scope, receive, send)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return None
+
+
+class _Request:
+    """Counters for one HTTP request under HttpAccessLog; the Django middleware sets user_id."""
+
+    __slots__ = ("body_messages", "bytes", "disconnected", "logged", "scope", "started", "status", "user_id")
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.scope = scope
+        self.started = time.perf_counter()
+        self.status: int | None = None
+        self.bytes = self.body_messages = 0
+        self.user_id: int | None = None
+        self.disconnected = self.logged = False
+
+    def emit(self, complete: bool) -> None:
+        if self.logged:
+            return
+        self.logged = True
+        client = self.scope.get("client") or (None, None)
+        fields = {
+            "event": "http",
+            "method": self.scope.get("method"),
+            "path": self.scope.get("path"),
+            "status": self.status if self.status is not None else 500,
+            "duration_ms": _elapsed_ms(self.started),
+            "bytes": self.bytes,
+            "user_id": self.user_id,
+            "ip": client[0],
+            "request_id": _header(self.scope, b"x-request-id"),
+        }
+        if self.body_messages > 1 or not complete:  # a stream (SSE, held poll) or cut short
+            fields |= {"streamed": True, "complete": complete}
+        _emit(fields)
+
+
+class HttpAccessLog:
+    """ASGI middleware for the http protocol: one JSON line per request, at its last byte."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
+            return await self.app(scope, receive, send)
+        note = _Request(scope)
+
+        async def watching_receive():
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                note.disconnected = True
+            return message
+
+        async def counting_send(message):
+            kind = message["type"]
+            if kind == "http.response.start":
+                note.status = message["status"]
+            elif kind == "http.response.body":
+                note.body_messages += 1
+                note.bytes += len(message.get("body", b""))
+            await send(message)
+            if kind == "http.response.body" and not message.get("more_body", False):
+                note.emit(complete=True)
+
+        try:
+            return await self.app({**scope, SCOPE_KEY: note}, watching_receive, counting_send)
+        finally:
+            note.emit(complete=False)  # no final body: the client left, or the app failed

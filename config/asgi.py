@@ -11,7 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.access_log import WebSocketAccessLog, WebSocketUserNote  # noqa: E402
+from config.access_log import HttpAccessLog, WebSocketAccessLog, WebSocketUserNote  # noqa: E402
 from courses.routing import websocket_urlpatterns as courses_ws  # noqa: E402
 from playground.routing import websocket_urlpatterns as playground_ws  # noqa: E402
 from playground.streams import StreamsApp  # noqa: E402
@@ -20,7 +20,8 @@ application = ProtocolTypeRouter(
     {
         # StreamsApp serves the playground's SSE and poll GETs before Django (no thread per open
         # request; README "Playground") and hands every other request to Django unchanged.
-        "http": StreamsApp(django_asgi_app),
+        # HttpAccessLog: one JSON line per request, streams included (config/access_log.py).
+        "http": HttpAccessLog(StreamsApp(django_asgi_app)),
         # WebSocketAccessLog: one JSON line per connection open/close (refused upgrades included).
         "websocket": WebSocketAccessLog(
             AllowedHostsOriginValidator(

@@ -3,14 +3,22 @@ import json
 import logging
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
+from django.core.handlers.asgi import ASGIHandler  # not get_asgi_application(): it re-runs logging setup
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
-from config.access_log import JsonFormatter, WebSocketAccessLog, WebSocketUserNote, request_log_middleware
+from config.access_log import (
+    HttpAccessLog,
+    JsonFormatter,
+    WebSocketAccessLog,
+    WebSocketUserNote,
+    request_log_middleware,
+)
 
 
 @pytest.fixture
@@ -196,6 +204,7 @@ async def test_websocket_closed_by_the_client_is_logged_with_its_code(access_lin
     assert closed["user_id"] is None
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_foreign_origin_upgrade_is_logged_as_refused(access_lines):
     application = WebSocketAccessLog(AllowedHostsOriginValidator(Echo.as_asgi()))
     communicator = WebsocketCommunicator(
@@ -207,3 +216,110 @@ async def test_foreign_origin_upgrade_is_logged_as_refused(access_lines):
     assert [(line["event"], line["path"], line["code"]) for line in access_lines] == [
         ("ws_refused", "/ws/playground/ticker/", code)
     ]
+
+
+def _http_scope(path: str, headers: list | None = None) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("203.0.113.5", 5000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _three_chunks(scope, receive, send):
+    """Stands in for the playground's SSE fast path (an ASGI app answering before Django)."""
+    await receive()  # http.request
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"aa", "more_body": True})
+    await receive()  # the test's go-ahead: the stream is open and idle until then
+    await send({"type": "http.response.body", "body": b"bbb", "more_body": True})
+    await send({"type": "http.response.body", "body": b"c"})
+
+
+async def test_asgi_stream_is_logged_once_at_its_last_byte(access_lines):
+    communicator = ApplicationCommunicator(HttpAccessLog(_three_chunks), _http_scope("/playground/t/events/"))
+    await communicator.send_input({"type": "http.request"})
+    await communicator.receive_output()  # start
+    assert (await communicator.receive_output())["body"] == b"aa"
+    assert access_lines == []
+    await communicator.send_input({"type": "http.request"})
+    await communicator.receive_output()
+    await communicator.receive_output()
+    await communicator.wait()
+    assert len(access_lines) == 1
+    line = access_lines[0]
+    assert (line["path"], line["status"], line["bytes"], line["ip"]) == (
+        "/playground/t/events/",
+        200,
+        6,
+        "203.0.113.5",
+    )
+    assert (line["streamed"], line["complete"]) == (True, True)
+
+
+async def test_asgi_stream_ended_by_a_disconnect_is_logged_incomplete(access_lines):
+    async def until_disconnect(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b": hi\n\n", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    communicator = ApplicationCommunicator(HttpAccessLog(until_disconnect), _http_scope("/s/"))
+    await communicator.send_input({"type": "http.request"})
+    await communicator.receive_output()
+    await communicator.receive_output()
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait()
+    assert [(line["bytes"], line["streamed"], line["complete"]) for line in access_lines] == [
+        (6, True, False)
+    ]
+
+
+async def test_asgi_app_that_fails_before_answering_is_logged_as_500(access_lines):
+    async def broken(scope, receive, send):
+        raise RuntimeError("boom")
+
+    communicator = ApplicationCommunicator(HttpAccessLog(broken), _http_scope("/x/"))
+    await communicator.send_input({"type": "http.request"})
+    with pytest.raises(RuntimeError):
+        await communicator.wait()
+    assert [(line["status"], line["complete"]) for line in access_lines] == [(500, False)]
+
+
+async def test_django_request_under_the_asgi_logger_is_one_line_with_the_user(access_lines, transactional_db):
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    from tests.factories import UserFactory
+
+    learner = await sync_to_async(UserFactory)(username="learner")
+    client = AsyncClient()
+    await client.aforce_login(learner)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    access_lines.clear()
+    communicator = ApplicationCommunicator(
+        HttpAccessLog(ASGIHandler()), _http_scope("/", headers=[(b"cookie", cookie)])
+    )
+    await communicator.send_input({"type": "http.request"})
+    start = await communicator.receive_output(timeout=5)
+    body = b""
+    while True:
+        message = await communicator.receive_output(timeout=5)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(timeout=5)
+    assert start["status"] == 200
+    assert len(access_lines) == 1  # the Django middleware did not write a second line
+    line = access_lines[0]
+    assert (line["path"], line["status"], line["bytes"], line["user_id"]) == ("/", 200, len(body), learner.pk)
+    assert "streamed" not in line
