@@ -4,29 +4,15 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.urls import get_resolver, path
 
 from tests.factories import TEST_PASSWORD
+from tests.site_pages import argument_free_paths
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
-
-
-def _argument_free_paths() -> list[str]:
-    """Every page URL without parameters, admin aside: pages other apps add are covered too."""
-
-    def walk(patterns, prefix: str):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                if not route.startswith("admin/"):
-                    yield from walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and not re.search(r"[<>^$(\\]", route):
-                yield "/" + route
-
-    return sorted(set(walk(get_resolver().url_patterns, "")))
 
 
 def _policy(response) -> dict[str, list[str]]:
@@ -62,7 +48,7 @@ def _assert_scripts_carry_the_nonce(response, path: str) -> None:
 
 
 def test_the_page_walk_finds_the_known_pages():
-    paths = _argument_free_paths()
+    paths = argument_free_paths()
     assert {"/", "/accounts/login/", "/accounts/signup/", "/healthz"} <= set(paths)
 
 
@@ -71,7 +57,7 @@ def test_every_page_sends_a_strict_csp_with_nonced_scripts(client, learner, logg
     if logged_in:
         client.force_login(learner)
     checked = []
-    for url in _argument_free_paths():
+    for url in argument_free_paths():
         response = client.get(url)
         _assert_strict_policy(response, url)
         if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
@@ -86,7 +72,9 @@ def test_home_page_scripts_use_the_header_nonce(client):
     response = client.get("/")
     nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
     assert f'nonce="{nonce}"' in response.content.decode()
-    assert client.get("/")["Content-Security-Policy"] != response["Content-Security-Policy"]  # fresh per request
+    assert (
+        client.get("/")["Content-Security-Policy"] != response["Content-Security-Policy"]
+    )  # fresh per request
 
 
 def test_error_pages_send_the_csp_too(client):
@@ -143,7 +131,15 @@ def test_server_error_page_reveals_no_internals(settings):
     assert response.status_code == 500
     body = response.content.decode()
     assert "Something went wrong on our side" in body
-    for leak in ("secret-internal-detail", "hunter2", "RuntimeError", "Traceback", ".py", "/work/", "SECRET_KEY"):
+    for leak in (
+        "secret-internal-detail",
+        "hunter2",
+        "RuntimeError",
+        "Traceback",
+        ".py",
+        "/work/",
+        "SECRET_KEY",
+    ):
         assert leak not in body, leak
     assert "Content-Security-Policy" in response
 
