@@ -446,18 +446,28 @@ def attempt_start(*, user, level: str, seed: int | None = None) -> tuple[Attempt
     return attempt, True
 
 
-@transaction.atomic
 def attempt_answer(*, attempt: Attempt, question_id: int, post: Any, now: datetime | None = None) -> Answer:
     """Save (or change) an answer during a mock interview; refused once the clock has run out."""
     now = now or timezone.now()
+    if attempt.submitted_at is None and now > attempt.deadline + conf.grace():
+        attempt_submit(
+            attempt=attempt, now=now, auto=True
+        )  # its own transaction: it must outlive the refusal
+        raise TimeUp(
+            f"Time is up: the interview ended at {attempt.deadline:%H:%M:%S} UTC, so this answer was not "
+            "recorded. Your earlier answers were submitted."
+        )
+    return _attempt_answer_locked(attempt=attempt, question_id=question_id, post=post, now=now)
+
+
+@transaction.atomic
+def _attempt_answer_locked(*, attempt: Attempt, question_id: int, post: Any, now: datetime) -> Answer:
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.submitted_at is not None:
         raise AlreadyDone("This mock interview has already been submitted; answers can no longer change.")
     if now > attempt.deadline + conf.grace():
-        attempt_submit(attempt=attempt, now=now, auto=True)
         raise TimeUp(
-            f"Time is up: the interview ended at {attempt.deadline:%H:%M:%S} UTC, so this answer was not "
-            "recorded. Your earlier answers were submitted."
+            f"Time is up: the interview ended at {attempt.deadline:%H:%M:%S} UTC; this answer was not recorded."
         )
     slot = (
         AttemptQuestion.objects.filter(attempt=attempt, question_id=question_id)
