@@ -14,7 +14,7 @@ from django.utils.html import escape
 # lower-case file stems, so "see REST" or "covered in Kafka" never match.
 _KEY = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 REFERENCE_RE = re.compile(
-    rf"\b(?P<verb>covered in depth in|covered in|detailed in|explored in|compared in|discussed in|described in|see)"
+    rf"\b(?P<verb>(?i:covered in depth in|covered in|detailed in|explored in|compared in|discussed in|described in|see))"
     rf"\s+(?P<the>the\s+)?(?P<keys>{_KEY}(?:(?:,\s*|\s+and\s+|\s+or\s+){_KEY})*)(?P<suffix>\s+topics?)?"
     rf"(?=[.,;:)]|$)"
 )
