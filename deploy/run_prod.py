@@ -271,6 +271,14 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host, int(port.split()[0])
 
 
+def public_url(config: Config) -> str:
+    scheme, listen, default = (
+        ("https", config.tls_listen, 443) if config.tls_cert else ("http", config.listen, 80)
+    )
+    port = split_listen(listen)[1]
+    return f"{scheme}://{config.public_host}" + ("" if port == default else f":{port}") + "/"
+
+
 class Supervisor:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -347,9 +355,8 @@ class Supervisor:
         self.nginx = subprocess.Popen(nginx)  # noqa: S603
         host, port = split_listen(config.listen)
         self._wait_ready(self.nginx, f"nginx ({config.listen})", host, port)
-        scheme, shown = ("https", config.tls_listen) if config.tls_cert else ("http", config.listen)
         say(
-            f"ready: {scheme}://{config.public_host} (nginx on {shown}, {config.processes} Daphne processes; "
+            f"ready: {public_url(config)} ({config.processes} Daphne processes behind nginx; "
             f"nginx logs in {config.log_dir}). Ctrl-C stops everything."
         )
 

@@ -1,6 +1,6 @@
 import pytest
 
-from deploy.run_prod import check_environment, parse_config, split_listen
+from deploy.run_prod import check_environment, parse_config, public_url, split_listen
 
 GOOD = {
     "DJANGO_SECRET_KEY": "k" * 60,
@@ -70,3 +70,15 @@ def test_half_a_tls_configuration_is_refused(capsys, tmp_path):
 )
 def test_listen_address_to_connect_to(listen, address):
     assert split_listen(listen) == address
+
+
+def test_public_url_shows_the_port_only_when_it_is_not_the_default(tmp_path):
+    env = GOOD | {"DJANGO_ALLOWED_HOSTS": "handshake.example.com", "DJANGO_SECURE_SSL_REDIRECT": "0"}
+    assert (
+        public_url(parse_config(["--run-dir", str(tmp_path), "--listen", "80"], env))
+        == "http://handshake.example.com/"
+    )
+    trial = parse_config(["--run-dir", str(tmp_path), "--listen", "127.0.0.1:8080"], env)
+    assert public_url(trial) == "http://handshake.example.com:8080/"
+    tls = parse_config(["--run-dir", str(tmp_path), "--tls-cert", "c.pem", "--tls-key", "k.pem"], env)
+    assert public_url(tls) == "https://handshake.example.com/"
