@@ -20,6 +20,48 @@ REFERENCE_RE = re.compile(
 )
 KEY_SPLIT_RE = re.compile(rf"{_KEY}|[^a-z0-9]+")
 NOT_WORDS = frozenset({"and", "or", "the", "topic", "topics"})
+# "see below.", "covered in detail." are prose, not topic keys.
+PROSE_WORDS = frozenset(
+    [
+        "above",
+        "below",
+        "later",
+        "earlier",
+        "here",
+        "there",
+        "also",
+        "again",
+        "more",
+        "detail",
+        "details",
+        "depth",
+        "practice",
+        "part",
+        "parts",
+        "chapter",
+        "section",
+        "sections",
+        "figure",
+        "table",
+        "appendix",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "them",
+        "which",
+        "what",
+        "why",
+        "how",
+        "above-mentioned",
+    ]
+)
+
+
+def _is_reference(match: re.Match[str]) -> bool:
+    return not any(token in PROSE_WORDS for token in re.findall(_KEY, match["keys"]))
+
 
 CLEANER = nh3.Cleaner(
     tags={
@@ -49,6 +91,8 @@ def references(text: str) -> list[str]:
     """Topic keys referred to in the text, in order."""
     keys: list[str] = []
     for match in REFERENCE_RE.finditer(text):
+        if not _is_reference(match):
+            continue
         for token in re.findall(_KEY, match["keys"]):
             if token not in NOT_WORDS and token not in keys:
                 keys.append(token)
@@ -59,6 +103,8 @@ def _link_references(text: str, topic_urls: Mapping[str, str]) -> str:
     """Replace each referenced key with a link (imported topic) or a visible marker (not yet)."""
 
     def replace(match: re.Match[str]) -> str:
+        if not _is_reference(match):
+            return match.group()
         keys = []
         for token in KEY_SPLIT_RE.findall(match["keys"]):
             if not re.fullmatch(_KEY, token) or token in NOT_WORDS:

@@ -10,6 +10,8 @@ def test_references_found_in_the_material_phrasing():
     )
     assert references(text) == ["tcp", "udp", "http", "rest", "rpc", "grpc", "long-polling-websockets-sse"]
     assert references("see REST or gRPC for details, as covered in Kafka.") == []
+    assert references("As we will see below. It is covered in detail.") == []
+    assert markdown_render("As we will see below.", topic_urls={}) == "<p>As we will see below.</p>"
 
 
 def test_known_topics_become_links_unknown_become_markers():
