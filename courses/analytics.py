@@ -22,6 +22,7 @@ NEGATIVE_DISCRIMINATION = -0.05  # below this (not just noise around zero) stron
 INACTIVE_AFTER = timedelta(days=7)
 MASTERY_THRESHOLD = 0.5  # below this in a key area (with enough answers) puts a learner at risk
 MASTERY_MIN_ANSWERS = 3
+MASTERY_WINDOW = timedelta(days=90)  # mastery is current: graded answers of the last 90 days
 REVIEW_MINUTES_PER_ANSWER = 1  # review time is estimated: one minute per reviewed card
 
 

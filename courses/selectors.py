@@ -147,6 +147,7 @@ class KeyAreaColumn:
     index: int
     slug: str
     name: str
+    question_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -208,8 +209,20 @@ def experiments_run_subquery(*, since: datetime | None = None):
 
 
 def key_area_columns(*, course: Course) -> list[KeyAreaColumn]:
+    """The course's key areas with the ids of the questions tagged with each (two queries). Mastery
+    subqueries then filter answers by question id: no join per learner and key area."""
+    from quizzes.models import Question
+
     rows = KeyArea.objects.filter(topic__course=course).order_by("topic__position", "position", "pk")
-    return [KeyAreaColumn(index=i, slug=ka.slug, name=ka.name) for i, ka in enumerate(rows)]
+    tagged: dict[int, list[int]] = defaultdict(list)
+    for key_area_id, question_id in Question.key_areas.through.objects.filter(
+        keyarea__topic__course=course
+    ).values_list("keyarea_id", "question_id"):
+        tagged[key_area_id].append(question_id)
+    return [
+        KeyAreaColumn(index=i, slug=ka.slug, name=ka.name, question_ids=tuple(sorted(tagged[ka.pk])))
+        for i, ka in enumerate(rows)
+    ]
 
 
 def _learner_queryset(*, cohort: Cohort, now: datetime, key_areas: list[KeyAreaColumn]) -> QuerySet:
@@ -246,7 +259,7 @@ def _learner_queryset(*, cohort: Cohort, now: datetime, key_areas: list[KeyAreaC
         annotations[f"mock_{level}"] = _aggregate(attempts.filter(level=level), Max("score"))
     for column in key_areas:
         in_area = graded.filter(
-            question__key_areas__slug=column.slug, question__key_areas__topic__course_id=cohort.course_id
+            question_id__in=column.question_ids, answered_at__gte=now - analytics.MASTERY_WINDOW
         )
         annotations[f"mastery_{column.index}"] = _aggregate(in_area, Avg("score"))
         annotations[f"mastery_n_{column.index}"] = _count(in_area)

@@ -110,8 +110,9 @@ def test_cohort_dashboard_query_count(
     add_learners(cohort, course_setup, size)
     client.force_login(instructor)
     url = reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
-    # session, user, cohort, key areas, lesson count, learners (one query), weekly chart, announcements
-    with django_assert_num_queries(8):
+    # session, user, cohort, key areas + their questions, lesson count, learners (one query), weekly chart,
+    # announcements, the navigation's review count
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert response.status_code == 200
     assert response.text.count('id="learner-row-') == size
@@ -124,8 +125,9 @@ def test_cohort_learner_query_count(
     learners = add_learners(cohort, course_setup, size)
     client.force_login(instructor)
     url = reverse("courses:cohort-learner", kwargs={"cohort_id": cohort.pk, "user_id": learners[0].pk})
-    # session, user, cohort, key areas, lesson count, the row, lessons, answers, attempts
-    with django_assert_num_queries(9):
+    # session, user, cohort, key areas + their questions, lesson count, the row, lessons, answers, attempts,
+    # the navigation's review count
+    with django_assert_num_queries(11):
         response = client.get(url)
     assert response.status_code == 200
     assert f"<h1>{learners[0].name}</h1>" in response.text
@@ -136,8 +138,9 @@ def test_cohort_progress_query_count(client, cohort, course_setup, size, django_
     learners = add_learners(cohort, course_setup, size)
     client.force_login(learners[0])
     url = reverse("courses:cohort-progress", kwargs={"cohort_id": cohort.pk})
-    # session, user, membership, key areas, lesson count, row, announcements, mark seen, 3 activity
-    with django_assert_num_queries(11):
+    # session, user, membership, key areas + their questions, lesson count, row, announcements, mark seen,
+    # 3 activity, the navigation's review count
+    with django_assert_num_queries(13):
         response = client.get(url)
     assert response.status_code == 200
     assert "my progress" in response.text
@@ -150,8 +153,8 @@ def test_cohort_questions_query_count(
     add_learners(cohort, course_setup, size)
     client.force_login(instructor)
     url = reverse("courses:cohort-questions", kwargs={"cohort_id": cohort.pk})
-    # session, user, cohort, learner totals, first answers, questions
-    with django_assert_num_queries(6):
+    # session, user, cohort, learner totals, first answers, questions, the navigation's review count
+    with django_assert_num_queries(7):
         response = client.get(url)
     assert response.status_code == 200
     assert response.text.count('id="question-') == 1

@@ -100,6 +100,6 @@ def test_export_learners_view_query_count_before_streaming(
     add_learners(cohort, course_setup, 3)
     client.force_login(instructor)
     url = reverse("courses:cohort-export-learners", kwargs={"cohort_id": cohort.pk})
-    with django_assert_num_queries(5):  # session, user, cohort, key areas, lesson count
+    with django_assert_num_queries(6):  # session, user, cohort, key areas + their questions, lesson count
         response = client.get(url)
     assert response.streaming is True

@@ -195,7 +195,7 @@ def test_cohort_list_shows_teaching_and_learning(
         MembershipFactory(cohort=CohortFactory(), user=learner)
     MembershipFactory(cohort=cohort, user=learner)
     client.force_login(learner)
-    with django_assert_num_queries(3):  # session, user, memberships
+    with django_assert_num_queries(4):  # session, user, memberships, the navigation's review count
         response = client.get(reverse("courses:cohort-list"))
     assert response.text.count('action="/cohorts/') == 4
     assert "Spring cohort" in response.text
