@@ -144,4 +144,4 @@ def continue_lesson(*, user) -> Lesson | None:
 
 
 def key_areas_for_topic(*, topic: Topic) -> list[KeyArea]:
-    return list(topic.key_areas.select_related("section__lesson").order_by("position"))
+    return list(topic.key_areas.select_related("section__lesson__course").order_by("position"))

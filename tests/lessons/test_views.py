@@ -385,3 +385,18 @@ def test_home_anonymous(client, material):
     html = client.get("/").content.decode()
     assert "Start learning" in html
     assert "Continue where you left off" not in html
+
+
+def test_anonymous_course_and_lesson_query_counts(client, material, django_assert_num_queries):
+    # course, topics, lessons (no session, no progress)
+    with django_assert_num_queries(3):
+        assert client.get(f"/courses/{COURSE_SLUG}/").status_code == 200
+    # lesson, sections, course lessons
+    with django_assert_num_queries(3):
+        assert client.get(LESSON_URL).status_code == 200
+    # the lesson page of the decision tree walks the chooser from the same rows (+ key areas is not needed yet)
+    with django_assert_num_queries(3):
+        assert client.get(TREE_URL).status_code == 200
+    # chooser outcome: lesson, sections, key areas
+    with django_assert_num_queries(3):
+        assert client.get(CHOOSER_URL + "?path=0.0").status_code == 200
