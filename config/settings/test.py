@@ -25,3 +25,7 @@ else:
 
 # Quiet test output: no access log lines (tests that check them attach their own handler).
 LOGGING["loggers"]["handshake.access"]["level"] = "WARNING"
+
+# Always the in-memory cache: RedisCache.clear() flushes the whole Redis database, which parallel
+# runs share. Tests that need Redis configure it themselves with their own key prefix.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,4 +1,8 @@
 import datetime
+import os
+import secrets
+import subprocess
+import sys
 
 import pytest
 import time_machine
@@ -145,7 +149,7 @@ def test_lockout_message_wording():
 def test_counts_are_shared_through_redis_between_processes(redis_url, settings):
     from django.core.cache.backends.redis import RedisCache
 
-    prefix = f"handshake-test-{id(settings)}"
+    prefix = f"handshake-test-{secrets.token_hex(4)}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -153,13 +157,35 @@ def test_counts_are_shared_through_redis_between_processes(redis_url, settings):
             "KEY_PREFIX": prefix,
         }
     }
+    # A second process has its own cache client: it sees the same lockout.
+    other_process = RedisCache(redis_url, {"KEY_PREFIX": prefix})
+    stems = [stem for stem, _ in throttle._scopes("learner", "203.0.113.7")]
     try:
         for _ in range(5):
             throttle.login_failure_record(username="learner", ip="203.0.113.7")
-        # A second process has its own cache client: it sees the same lockout.
-        other_process = RedisCache(redis_url, {"KEY_PREFIX": prefix})
-        stem = throttle._scopes("learner", "203.0.113.7")[0][0]
-        assert other_process.get(f"{stem}:locked-until") is not None
+        assert other_process.get(f"{stems[0]}:locked-until") is not None
         assert throttle.login_lockout_seconds(username="learner", ip="203.0.113.7") == 900
-    finally:
-        cache.clear()
+    finally:  # only this test's keys: clear() would flush a Redis database other runs may share
+        other_process.delete_many(
+            [f"{stem}:{suffix}" for stem in stems for suffix in ("failures", "locked-until")]
+        )
+
+
+@pytest.mark.slow
+def test_redis_url_puts_the_throttle_cache_in_redis_for_every_process():
+    code = "import django; from django.conf import settings; django.setup(); print(settings.CACHES['default']['BACKEND'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    backends = [
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code],
+            env=env | {"DJANGO_SETTINGS_MODULE": "config.settings.dev"} | extra,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for extra in ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, {"REDIS_URL": ""})
+    ]
+    assert backends == [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
