@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from courses.models import Cohort, CohortMembership, Course
@@ -24,6 +25,7 @@ class CohortForm(forms.ModelForm):
     def __init__(self, *args, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = Course.objects.all()
+        self.fields["weekly_target"].validators.append(MaxValueValidator(1000))
         self.fields["weekly_target"].widget.attrs.update({"min": 0, "max": 1000})
         if editing:
             del self.fields["course"]

@@ -51,9 +51,13 @@ function addToFeed(message) {
 
 if (root) {
   openSocket(root.dataset.socket, {
-    onStatus(state) {
+    onStatus(state, reconnected) {
       status.textContent = state === "open" ? "Live: updates appear as learners work." : "Reconnecting to live updates…";
       root.dataset.state = state;
+      // Rows may have changed while the socket was down: fetch the table again (same partial, same filters).
+      if (state === "open" && reconnected && window.htmx && document.getElementById("learners-table")) {
+        window.htmx.ajax("GET", location.pathname + location.search, { target: "#learners-table", swap: "outerHTML" });
+      }
     },
     onMessage(message) {
       if (!("html" in message)) return;

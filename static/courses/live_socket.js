@@ -1,17 +1,19 @@
 // A small reconnecting WebSocket for the cohort features: exponential backoff with jitter,
-// a heartbeat ping every 25 s (keeps presence fresh), closed on pagehide.
+// a heartbeat ping every 25 s (keeps presence fresh), closed on pagehide. onStatus(state, reconnected).
 export function openSocket(path, { onMessage, onStatus = () => {} }) {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   let socket = null;
   let attempt = 0;
   let heartbeat = null;
   let stopped = false;
+  let opened = false;
 
   function connect() {
     socket = new WebSocket(scheme + location.host + path);
     socket.addEventListener("open", () => {
       attempt = 0;
-      onStatus("open");
+      onStatus("open", opened);  // second argument: a reconnect (events may have been missed)
+      opened = true;
       heartbeat = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'), 25000);
     });
     socket.addEventListener("message", (event) => {
