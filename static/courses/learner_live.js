@@ -30,7 +30,8 @@ function toast({ heading, text, href, linkText }) {
   ensureStyles();
   const card = document.createElement("section");
   card.className = "cohort-toast";
-  const title = document.createElement("h2");
+  const title = document.createElement("p");
+  title.className = "cohort-toast-title";
   title.textContent = heading;
   const body = document.createElement("p");
   body.textContent = text;

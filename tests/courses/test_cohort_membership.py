@@ -233,3 +233,12 @@ def test_invite_page_rejects_bad_input(client, cohort, instructor):
     assert response.status_code == 200
     assert "Select a valid choice." in response.text
     assert not cohort.invites.exists()
+
+
+def test_admin_lists_cohorts_with_members(client, cohort):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    assert "Spring cohort" in client.get("/admin/courses/cohort/").text
+    change = client.get(f"/admin/courses/cohort/{cohort.pk}/change/")
+    assert change.status_code == 200
+    assert "instructor" in change.text
