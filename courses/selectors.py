@@ -380,7 +380,7 @@ SORTS: dict[str, tuple[str, Callable[[LearnerRow], object]]] = {
     "mock_senior": ("Mock senior", lambda r: -1 if r.mock_senior is None else r.mock_senior),
     "mock_staff": ("Mock staff", lambda r: -1 if r.mock_staff is None else r.mock_staff),
     "review_due": ("Review due", lambda r: r.review_due),
-    "review_done": ("Review done", lambda r: r.review_done_week),
+    "review_done": ("Reviewed (7 days)", lambda r: r.review_done_week),
     "experiments": ("Experiments", lambda r: r.experiments_run),
     "risk": ("At risk", lambda r: len(r.at_risk)),
 }
