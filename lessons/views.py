@@ -112,12 +112,14 @@ def _progress_response(request: HtmxHttpRequest, lesson: Lesson, *, complete: bo
     if not request.htmx:
         return redirect(lesson.get_absolute_url() + "#lesson-progress")
     done = selectors.completed_lesson_ids(user=request.user, course=lesson.course)
-    total = len(selectors.course_lessons(course=lesson.course))
+    lessons = selectors.course_lessons(course=lesson.course)
+    index = next(i for i, item in enumerate(lessons) if item.pk == lesson.pk)
     context = {
         "lesson": lesson,
         "course": lesson.course,
         "is_complete": complete,
-        "progress": selectors.Progress(done=len(done), total=total),
+        "progress": selectors.Progress(done=len(done), total=len(lessons)),
+        "next": lessons[index + 1] if index + 1 < len(lessons) else None,
         "announce": True,
     }
     return render(request, "lessons/lesson_detail.html#lesson-progress", context)
