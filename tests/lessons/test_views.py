@@ -400,3 +400,12 @@ def test_anonymous_course_and_lesson_query_counts(client, material, django_asser
     # chooser outcome: lesson, sections, key areas
     with django_assert_num_queries(3):
         assert client.get(CHOOSER_URL + "?path=0.0").status_code == 200
+
+
+def test_admin_lists_imported_content_read_only(client, material, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-for-admin-only")
+    client.force_login(admin_user)
+    response = client.get("/admin/lessons/section/?q=idempotency")
+    assert response.status_code == 200
+    assert "How do you ensure reliable message delivery in a distributed system?" in response.content.decode()
+    assert client.get("/admin/lessons/lesson/add/").status_code == 403
