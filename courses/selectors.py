@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from courses import analytics, cohort_services
 from courses.models import (
@@ -551,7 +552,7 @@ def recent_activity(*, user_id: int, course_id: int, limit: int = 15) -> list[Ac
             ActivityItem(
                 at=answer.answered_at,
                 kind=answer.get_mode_display(),
-                text=f"Answered {answer.question.key} ({verdict})",
+                text=f"Answered “{Truncator(answer.question.prompt).chars(90)}” ({verdict})",
             )
         )
     for attempt in Attempt.objects.filter(user_id=user_id).order_by("-started_at")[:limit]:
