@@ -34,7 +34,8 @@ class ImportResult:
     changes: dict[str, int] = field(default_factory=dict)
 
 
-def _read(path: Path) -> parsing.Topic:
+def _read(path: Path) -> tuple[parsing.Topic, str]:
+    """The parsed topic and the file's SHA-256."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -45,7 +46,7 @@ def _read(path: Path) -> parsing.Topic:
     except OSError as exc:
         raise MaterialError(path, 1, f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        return parsing.topic_parse(parsing.decode(data))
+        return parsing.topic_parse(parsing.decode(data)), hashlib.sha256(data).hexdigest()
     except parsing.ParseError as exc:
         raise MaterialError(path, exc.line, exc.message) from None
 
@@ -94,7 +95,7 @@ def sections_render(*, urls: dict[str, str]) -> int:
 def material_import(*, path: Path | str, course_slug: str | None = None) -> ImportResult:
     """Import one topic file: atomic, idempotent, in place by stable slugs."""
     path = Path(path)
-    parsed = _read(path)
+    parsed, sha256 = _read(path)
     plans = outline.topic_outline(parsed)
     key = slugify(path.stem)
     if not key:
@@ -119,7 +120,7 @@ def material_import(*, path: Path | str, course_slug: str | None = None) -> Impo
             "slug": slugify(parsed.title),
             "title": parsed.title,
             "objectives": parsed.objectives,
-            "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "source_sha256": sha256,
         },
         changes,
         "topic",
