@@ -44,6 +44,9 @@ class CohortDashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _push_row(self, event: dict, kind: str) -> None:
         await aclose_old_connections()
+        if not await acohort_visible_to(cohort_id=self.cohort_id, user=self.scope["user"]):
+            await self.close(code=CLOSE_FORBIDDEN)  # no longer an instructor of this cohort
+            return
         payload = await alearner_row_payload(cohort_id=self.cohort_id, user_id=event["user_id"])
         await self.send_json(
             {"type": kind, "kind": event.get("kind", ""), "user_id": event["user_id"], **payload}

@@ -182,3 +182,14 @@ async def test_unread_count_after_an_offline_announcement():
     assert (await comm.connect())[0] is True
     assert await comm.receive_json_from() == {"type": "unread", "count": 1}
     await comm.disconnect()
+
+
+async def test_dashboard_socket_closes_once_the_instructor_left():
+    cohort, _, instructor, learner = await make_cohort()
+    co = await sync_to_async(UserFactory)()
+    await sync_to_async(MembershipFactory)(cohort=cohort, user=co, role=Role.INSTRUCTOR)
+    comm = await dashboard(cohort, instructor)
+    membership = await CohortMembership.objects.aget(cohort=cohort, user=instructor)
+    await sync_to_async(cohort_services.membership_leave)(membership=membership)
+    await sync_to_async(events.publish_learner_activity)(user_id=learner.pk, kind="lesson_viewed")
+    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}

@@ -30,12 +30,23 @@ def test_announcement_to_the_whole_cohort(client, cohort, instructor):
     response = post(client, cohort, mode="announcement", title="Welcome", body="Hello <all>")
     assert response["Location"] == reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
     announcement = Announcement.objects.get()
-    assert (announcement.to_everyone, announcement.title, announcement.body) == (True, "Welcome", "Hello <all>")
+    assert (announcement.to_everyone, announcement.title, announcement.body) == (
+        True,
+        "Welcome",
+        "Hello <all>",
+    )
 
 
 def test_one_click_announcement_to_chosen_learners_only(client, cohort, instructor, learner, other_learner):
     client.force_login(instructor)
-    post(client, cohort, mode="announcement", title="Checking in", body="How is it going?", recipients=[learner.pk])
+    post(
+        client,
+        cohort,
+        mode="announcement",
+        title="Checking in",
+        body="How is it going?",
+        recipients=[learner.pk],
+    )
     announcement = Announcement.objects.get()
     assert announcement.to_everyone is False
     assert list(announcement.recipients.all()) == [learner]
@@ -50,7 +61,12 @@ def test_one_click_announcement_to_chosen_learners_only(client, cohort, instruct
 def test_email_goes_to_each_chosen_learner_separately(client, cohort, instructor, learner, other_learner):
     client.force_login(instructor)
     response = post(
-        client, cohort, mode="email", title="Catch up", body="Let's talk.", recipients=[learner.pk, other_learner.pk]
+        client,
+        cohort,
+        mode="email",
+        title="Catch up",
+        body="Let's talk.",
+        recipients=[learner.pk, other_learner.pk],
     )
     assert response.status_code == 302
     assert sorted(m.to[0] for m in mail.outbox) == ["learner@example.com", "other@example.com"]
@@ -110,7 +126,13 @@ def test_settings_update(client, cohort, instructor):
     client.force_login(instructor)
     url = reverse("courses:cohort-settings", kwargs={"cohort_id": cohort.pk})
     response = client.post(
-        url, {"name": "Renamed", "weekly_target_kind": "review_minutes", "weekly_target": 30, "starts_on": "2026-01-05"}
+        url,
+        {
+            "name": "Renamed",
+            "weekly_target_kind": "review_minutes",
+            "weekly_target": 30,
+            "starts_on": "2026-01-05",
+        },
     )
     assert response.status_code == 302
     cohort.refresh_from_db()
