@@ -242,3 +242,53 @@ def test_admin_lists_cohorts_with_members(client, cohort):
     change = client.get(f"/admin/courses/cohort/{cohort.pk}/change/")
     assert change.status_code == 200
     assert "instructor" in change.text
+
+
+@pytest.mark.parametrize("name", ["revoke", "remove", "message"])
+def test_instructor_posts_are_404_for_learners_and_other_instructors(
+    client, cohort, learner, other_learner, name
+):
+    MembershipFactory(cohort=cohort, user=learner)
+    MembershipFactory(cohort=cohort, user=other_learner)
+    invite = InviteFactory(cohort=cohort)
+    outsider = UserFactory()
+    MembershipFactory(cohort=CohortFactory(), user=outsider, role=Role.INSTRUCTOR)
+    url = {
+        "revoke": reverse(
+            "courses:cohort-invite-revoke", kwargs={"cohort_id": cohort.pk, "invite_id": invite.pk}
+        ),
+        "remove": reverse(
+            "courses:cohort-learner-remove", kwargs={"cohort_id": cohort.pk, "user_id": other_learner.pk}
+        ),
+        "message": reverse("courses:cohort-message", kwargs={"cohort_id": cohort.pk}),
+    }[name]
+    data = {"mode": "announcement", "title": "Hi", "body": "Hi"}
+    for user in (learner, outsider):
+        client.force_login(user)
+        assert client.post(url, data).status_code == 404
+    client.logout()
+    assert client.post(url, data)["Location"] == f"/accounts/login/?next={url}"
+    invite.refresh_from_db()
+    assert invite.revoked_at is None
+    assert CohortMembership.objects.get(cohort=cohort, user=other_learner).removed_at is None
+
+
+def test_leave_a_cohort_you_are_not_in_is_404(client, cohort, user):
+    client.force_login(user)
+    assert client.post(reverse("courses:cohort-leave", kwargs={"cohort_id": cohort.pk})).status_code == 404
+    assert client.post("/cohorts/999999/leave/").status_code == 404
+
+
+def test_revoking_another_cohorts_invite_is_404(client, cohort, instructor):
+    foreign = InviteFactory(cohort=CohortFactory())
+    client.force_login(instructor)
+    url = reverse("courses:cohort-invite-revoke", kwargs={"cohort_id": cohort.pk, "invite_id": foreign.pk})
+    assert client.post(url).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.revoked_at is None
+
+
+def test_create_and_list_need_login(client):
+    for name in ("cohort-list", "cohort-create"):
+        url = reverse(f"courses:{name}")
+        assert client.get(url)["Location"] == f"/accounts/login/?next={url}"
