@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("", include("lessons.urls")),
     path("", include("courses.urls")),
 ]
+
+if settings.HANDSHAKE_BENCH_VIEWS:  # `make bench` only (bench/run.py sets it for its server)
+    urlpatterns.append(path("bench/", include("bench.urls")))
 
 handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"

@@ -227,6 +227,9 @@ PLAYGROUND_MAX_CONNECTIONS_PER_USER = env_int("PLAYGROUND_MAX_CONNECTIONS_PER_US
 PLAYGROUND_SEND_RATE_PER_MINUTE = env_int("PLAYGROUND_SEND_RATE_PER_MINUTE", 30)
 PLAYGROUND_REPLAY_SIZE = env_int("PLAYGROUND_REPLAY_SIZE", 1000)
 
+# bench/: a constant "ok" view for `make bench` baselines; only the bench server sets this.
+HANDSHAKE_BENCH_VIEWS = env_bool("HANDSHAKE_BENCH_VIEWS", False)
+
 # Login throttling (accounts/throttle.py): failures per username + IP, and per IP across usernames.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_IP_LIMIT = env_int("LOGIN_FAILURE_IP_LIMIT", 50)
