@@ -409,3 +409,30 @@ def test_admin_lists_imported_content_read_only(client, material, django_user_mo
     assert response.status_code == 200
     assert "How do you ensure reliable message delivery in a distributed system?" in response.content.decode()
     assert client.get("/admin/lessons/lesson/add/").status_code == 403
+
+
+def test_chooser_works_for_any_topic_with_a_decision_flowchart(client, db, tmp_path):
+    path = tmp_path / "caching.txt"
+    path.write_text(
+        "\n".join(
+            [
+                "Caching Basics",
+                "Choosing A Cache",
+                "Pick Redis when many servers share the cache; pick an in-process cache when one process reads it.",
+                "Cache Picker",
+                "graph LR",
+                'S["Start"] --> Q{"Shared by many servers?"}',
+                'Q -- "yes" --> R["Redis"]',
+                'Q -- "no" --> L["In-process cache"]',
+                "The picker asks one question and ends in a cache that fits how many processes read it.",
+            ]
+        )
+    )
+    result = material_import(path=path)
+    base = f"/courses/{result.course.slug}/choosing-a-cache/"
+    assert Lesson.objects.get(slug="choosing-a-cache").kind == Lesson.Kind.DECISION_TREE
+    html = client.get(base + "chooser/").content.decode()
+    assert "Shared by many servers?" in html
+    html = client.get(base + "chooser/?path=0").content.decode()
+    assert '<h3 class="chooser-outcome" tabindex="-1" data-autofocus>Redis</h3>' in html
+    assert "Pick Redis when many servers share the cache" in html
