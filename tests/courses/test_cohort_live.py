@@ -193,3 +193,25 @@ async def test_dashboard_socket_closes_once_the_instructor_left():
     await sync_to_async(cohort_services.membership_leave)(membership=membership)
     await sync_to_async(events.publish_learner_activity)(user_id=learner.pk, kind="lesson_viewed")
     assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_dashboard_hears_a_practice_answer_recorded_by_the_quizzes_service():
+    from django.utils import timezone
+
+    from quizzes.services import answer_record
+    from tests.courses.cohort_factories import QuestionFactory
+
+    cohort, _, instructor, learner = await make_cohort()
+    question = await sync_to_async(QuestionFactory)()
+    comm = await dashboard(cohort, instructor)
+    await sync_to_async(answer_record)(
+        user_id=learner.pk, question=question, response={"choice": "a"}, mode="practice", now=timezone.now()
+    )
+    message = await comm.receive_json_from(timeout=2)
+    assert (message["type"], message["kind"], message["user_id"]) == (
+        "activity",
+        "question_answered",
+        learner.pk,
+    )
+    assert "0\xa0minutes ago" in message["html"]  # last active: just now
+    await comm.disconnect()
