@@ -161,27 +161,29 @@ class ChartPoint:
     attempt: Attempt
 
 
-def history_chart(
-    attempts: list[Attempt], *, width: int = 640, height: int = 240, pad: int = 36
-) -> dict[str, Any]:
+def history_chart(attempts: list[Attempt], *, width: int = 640, height: int = 240) -> dict[str, Any]:
     """Coordinates for a server-drawn SVG line chart of scores (0-100 %) over attempts."""
-    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+    left, right, top, bottom = 52, width - 24, 24, height - 36
+    inner_w, inner_h = right - left, bottom - top
     n = len(attempts)
     points = []
     for i, attempt in enumerate(attempts):
-        x = pad + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
-        y = pad + inner_h * (1 - (attempt.score or 0))
+        x = left + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
+        y = top + inner_h * (1 - (attempt.score or 0))
         points.append(ChartPoint(x=round(x, 1), y=round(y, 1), attempt=attempt))
-    grid = [{"y": round(pad + inner_h * (1 - p / 100), 1), "label": p} for p in (0, 25, 50, 75, 100)]
+    grid = [{"y": round(top + inner_h * (1 - p / 100), 1), "label": p} for p in (0, 25, 50, 75, 100)]
     return {
         "width": width,
         "height": height,
-        "pad": pad,
-        "right": width - pad,
-        "bottom": height - pad,
+        "left": left,
+        "label_x": left - 8,
+        "right": right,
+        "bottom": bottom,
         "points": points,
         "polyline": " ".join(f"{p.x},{p.y}" for p in points),
         "grid": grid,
+        "first": attempts[0].started_at if attempts else None,
+        "last": attempts[-1].started_at if attempts else None,
     }
 
 

@@ -204,7 +204,11 @@ def _utc(moment: datetime) -> datetime:
 
 
 def review_card_ensure(*, user_id: int, question: Question, now: datetime) -> ReviewCard:
-    card, _ = ReviewCard.objects.get_or_create(user_id=user_id, question=question, defaults={"due": now})
+    """A card for an answer still waiting for self-grading: due tomorrow, unless graded (and rescheduled) first."""
+    from quizzes.selectors import review_due_until
+
+    due = review_due_until(now=now) + timedelta(microseconds=1)
+    card, _ = ReviewCard.objects.get_or_create(user_id=user_id, question=question, defaults={"due": due})
     return card
 
 

@@ -46,3 +46,12 @@ if (timer) {
   for (const w of warnings) if (initial <= w.at) w.done = initial < w.at - 2;
   tick();
 }
+
+// Submitting by hand ends the interview: ask once, unless the clock is doing it.
+const submitForm = document.getElementById("mock-submit-form");
+submitForm?.addEventListener("submit", (event) => {
+  const automatic = submitForm.querySelector("[data-auto-flag]").value === "1";
+  if (!automatic && !window.confirm("Submit the interview now? You cannot change your answers afterwards.")) {
+    event.preventDefault();
+  }
+});

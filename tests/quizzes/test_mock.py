@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils.html import escape
 
-from quizzes import grading, services
+from quizzes import grading, selectors, services
 from quizzes.models import Answer, Attempt, AttemptQuestion, Question, ReviewCard
 from tests.factories import UserFactory
 from tests.quizzes.helpers import post_for
@@ -327,6 +327,10 @@ def test_self_grading_a_free_response_in_review_rescored_the_attempt(client, lea
     assert early.status_code == 302
     assert Answer.objects.get().score is None  # not before submission
     client.post(reverse("quizzes:attempt-submit", args=[attempt.pk]))
+    assert ReviewCard.objects.filter(question=free).exists()
+    assert (
+        not selectors.review_due(user=learner).filter(question=free).exists()
+    )  # grade it in the review first
     response = client.post(grade_url, {"met": [str(i) for i in range(len(free.rubric))]})
     assert (
         response["Location"] == reverse("quizzes:attempt-review", args=[attempt.pk]) + f"#question-{free.pk}"
@@ -378,7 +382,7 @@ def test_history_chart_and_table(client, learner, banks):
     body = response.content.decode()
     chart = response.context["chart"]
     assert [p.attempt.score for p in chart["points"]] == [0.4, 0.55, 0.8]
-    assert chart["polyline"] == "36.0,136.8 320.0,111.6 604.0,69.6"
+    assert chart["polyline"] == "52.0,132.0 334.0,105.0 616.0,60.0"
     assert '<svg viewBox="0 0 640 240" role="img"' in body
     assert body.count("<tr>") == 4  # header + 3 rows
     for score in ("40 %", "55 %", "80 %"):

@@ -223,3 +223,24 @@ def test_practice_summary_query_count(client, learner, session, django_assert_nu
     with django_assert_num_queries(6):
         response = client.get(reverse("quizzes:practice-summary", args=[session.pk]))
     assert response.context["tally"].answered == 3
+
+
+def test_home_anonymous_sees_levels_and_a_login_link(client, banks):
+    response = client.get(reverse("quizzes:home"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert [level["count"] for level in response.context["levels"]] == [45, 43, 44]
+    assert "Log in to practise" in body
+    assert 'name="csrfmiddlewaretoken"' not in body
+
+
+def test_home_query_count(client, learner, banks, django_assert_num_queries):
+    for _ in range(3):
+        services.practice_start(user=learner, level="mid", key_areas=[], count=5)
+    services.attempt_start(user=learner, level="staff")
+    client.force_login(learner)
+    # session, user, key areas (form + list), level counts, open attempt, recent sessions, nav due count
+    with django_assert_num_queries(8):
+        response = client.get(reverse("quizzes:home"))
+    assert len(response.context["recent_sessions"]) == 3
+    assert "You have a Staff+ mock interview in progress." in response.content.decode()
