@@ -1,12 +1,29 @@
 """Studying the course in a browser: diagrams as SVG, the chooser, progress, search."""
 
 import re
+from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from lessons.services import material_import
 from tests.e2e.base import BrowserTestCase
 from tests.lessons.conftest import COURSE_SLUG, MATERIAL
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "4.14.1" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical axe-core findings (evaluated through DevTools, so our CSP still applies to the page)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{item['id']}: {node['target']}"
+        for item in results["violations"]
+        if item["impact"] in {"serious", "critical"}
+        for node in item["nodes"]
+    ]
 
 
 class LessonJourneyTests(BrowserTestCase):
@@ -41,6 +58,7 @@ class LessonJourneyTests(BrowserTestCase):
         page.get_by_role("link", name="Communication Protocols in System Design").first.click()
         expect(page).to_have_url(self.url(f"/courses/{COURSE_SLUG}/"))
         expect(page.get_by_text("0 of 13 lessons · 0%")).to_be_visible()
+        assert axe_violations(page) == []
 
         # Diagrams are drawn as SVG, with captions and a source toggle; no CSP violations.
         page.get_by_role("link", name="The Landscape").click()
@@ -55,6 +73,7 @@ class LessonJourneyTests(BrowserTestCase):
         expect(figures.first.locator(".diagram-source pre")).to_be_hidden()
         figures.first.get_by_text("View source").click()
         expect(figures.first.locator(".diagram-source pre")).to_contain_text("graph TB")
+        assert axe_violations(page) == []
 
         # Mark the lesson complete (htmx) and see the progress update.
         page.get_by_role("button", name="Mark complete").click()
@@ -93,6 +112,7 @@ class LessonJourneyTests(BrowserTestCase):
         results = page.locator("#search-results")
         expect(results).to_contain_text("4 results for “idempotency”")
         expect(results.locator("mark").first).to_have_text("idempotency")
+        assert axe_violations(page) == []
         results.get_by_role(
             "link", name="How do you ensure reliable message delivery in a distributed system?"
         ).click()
@@ -106,6 +126,7 @@ class LessonJourneyTests(BrowserTestCase):
         page.get_by_role("link", name="My learning").click()
         expect(page.get_by_text("1 of 13 lessons · 8%")).to_be_visible()
         expect(page.get_by_role("table")).to_contain_text("The Landscape")
+        assert axe_violations(page) == []
         assert self.violations == []
 
     def test_chooser_works_without_javascript(self):
