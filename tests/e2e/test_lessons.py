@@ -9,7 +9,6 @@ from lessons.services import material_import
 from tests.e2e.base import BrowserTestCase
 from tests.lessons.conftest import COURSE_SLUG, MATERIAL
 
-
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "4.14.1" / "axe.min.js"
 
 
