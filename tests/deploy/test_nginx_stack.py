@@ -97,6 +97,22 @@ def _stop(process: subprocess.Popen, timeout: float = 15.0) -> None:
         process.wait(timeout=5)
 
 
+def _json_lines(path: Path) -> list[dict]:
+    """Complete JSON lines of a log another process is writing (a line being written is skipped)."""
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                lines.append(json.loads(line))
+    return lines
+
+
+def _first(lines_of, predicate, what: str) -> dict:
+    """The first log line matching `predicate`, waiting for it: nginx and Django log after answering."""
+    _wait_for(lambda: any(predicate(line) for line in lines_of()), WAIT, what)
+    return next(line for line in lines_of() if predicate(line))
+
+
 @dataclass
 class Stack:
     port: int
@@ -132,18 +148,10 @@ class Stack:
             self.cookies[name.strip()] = rest.split(";", 1)[0]
 
     def nginx_log(self) -> list[dict]:
-        path = self.run_dir / "log" / "nginx-access.log"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return _json_lines(self.run_dir / "log" / "nginx-access.log")
 
     def app_log(self) -> list[dict]:
-        lines = []
-        for line in self.output.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    lines.append(json.loads(line))
-                except ValueError:
-                    continue
-        return lines
+        return _json_lines(self.output)
 
     def tail(self) -> str:
         return "\n".join(self.output.read_text(errors="replace").splitlines()[-40:])
@@ -230,6 +238,17 @@ def stack() -> Iterator[Stack]:
             result.tail,
         )
         yield result
+        # Teardown doubles as the stop check: SIGTERM (what Ctrl-C and make stop-prod send) stops
+        # nginx and both Daphne processes cleanly, and nothing listens any more.
+        _stop(supervisor)
+        assert supervisor.returncode == 0, result.tail()
+        for listening in (port, *result.daphne_ports):
+            with (
+                pytest.raises(ConnectionRefusedError),
+                socket.create_connection(("127.0.0.1", listening), timeout=1),
+            ):
+                pass
+        assert not (run_dir / "run-prod.pid").exists()
     finally:
         for process in processes:
             _stop(process)
@@ -265,32 +284,31 @@ def test_both_daphne_processes_serve_requests(stack):
     with stack.client() as client:
         for _ in range(6):
             assert client.get("/healthz").status_code == 200
-    upstreams = {line["upstream"] for line in stack.nginx_log() if line["uri"] == "/healthz"}
-    assert upstreams >= {f"127.0.0.1:{port}" for port in stack.daphne_ports}
+    expected = {f"127.0.0.1:{port}" for port in stack.daphne_ports}
+
+    def upstreams():
+        return {line["upstream"] for line in stack.nginx_log() if line["uri"] == "/healthz"}
+
+    _wait_for(lambda: upstreams() >= expected, WAIT, "health checks on both processes")
 
 
 def test_structured_logs_one_json_line_per_request(stack):
     with stack.client() as client:
         client.get("/accounts/signup/", headers={"User-Agent": "structured-log-probe"})
-    nginx_line = next(line for line in stack.nginx_log() if line["user_agent"] == "structured-log-probe")
+    nginx_line = _first(
+        stack.nginx_log, lambda line: line["user_agent"] == "structured-log-probe", "nginx line"
+    )
     assert (nginx_line["method"], nginx_line["uri"], nginx_line["status"]) == (
         "GET",
         "/accounts/signup/",
         200,
     )
 
-    def django_line():
-        return next(
-            (
-                line
-                for line in stack.app_log()
-                if line.get("event") == "http" and line.get("request_id") == nginx_line["request_id"]
-            ),
-            None,
-        )
-
-    _wait_for(lambda: django_line() is not None, WAIT, "the Django access line")
-    line = django_line()
+    line = _first(
+        stack.app_log,
+        lambda line: line.get("event") == "http" and line.get("request_id") == nginx_line["request_id"],
+        "the Django access line",
+    )
     assert (line["method"], line["path"], line["status"], line["user_id"]) == (
         "GET",
         "/accounts/signup/",
@@ -351,8 +369,8 @@ def test_websocket_upgrade_from_a_foreign_origin_is_refused(stack):
     assert refused.value.response.status_code == 403
 
 
-def test_ctrl_c_style_stop_is_clean(stack):
-    """Checked last by the fixture's teardown; here: the pid file make stop-prod uses exists."""
+def test_stop_prod_finds_the_supervisor_by_its_pid_file(stack):
+    """make stop-prod signals this pid; the fixture's teardown checks that SIGTERM stops everything."""
     assert (stack.run_dir / "run-prod.pid").read_text().strip() == str(stack.supervisor.pid)
 
 
@@ -444,10 +462,9 @@ def _ws_events(ws, count: int) -> list[dict]:
 
 def _upstream_of(stack: Stack, agent: str) -> str:
     """The Daphne process nginx sent a connection to (logged when it closed)."""
-    _wait_for(
-        lambda: any(line["user_agent"] == agent for line in stack.nginx_log()), WAIT, f"nginx log for {agent}"
-    )
-    return next(line["upstream"] for line in stack.nginx_log() if line["user_agent"] == agent)
+    return _first(stack.nginx_log, lambda line: line["user_agent"] == agent, f"nginx log for {agent}")[
+        "upstream"
+    ]
 
 
 def test_websocket_connects_through_nginx_and_receives(playground):
