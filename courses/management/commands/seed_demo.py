@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.demo import DemoRefused, demo_seed
+from courses.demo import DEMO_PASSWORD, DemoRefused, demo_seed
 
 
 class Command(BaseCommand):
@@ -15,3 +15,4 @@ class Command(BaseCommand):
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(summary))
+        self.stdout.write(f"Demo log-ins: instructor / {DEMO_PASSWORD}, learner / {DEMO_PASSWORD}")
