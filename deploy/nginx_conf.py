@@ -64,6 +64,7 @@ class NginxSettings:
             "LOG_DIR": str(self.log_dir or self.run_dir),
             "MIME_TYPES": str(self.mime_types),
             "CLIENT_MAX_BODY_SIZE": self.client_max_body_size,
+            "CLIENT_MAX_BODY_TEXT": human_size(self.client_max_body_size),
             "PROXY_READ_TIMEOUT": self.proxy_read_timeout,
             "UPSTREAM_SERVERS": "\n".join(
                 f"        server {address} max_fails=1 fail_timeout=5s;" for address in self.upstreams
@@ -76,6 +77,15 @@ class NginxSettings:
             "STATIC_ROOT": str(Path(self.static_root).resolve()),
             "FORWARDED_PROTO": self.forwarded_proto,
         }
+
+
+def human_size(size: str) -> str:
+    """nginx's size syntax for people: "1m" -> "1 MB", "512k" -> "512 KB", "2048" -> "2048 bytes"."""
+    match = re.fullmatch(r"(\d+)([kKmMgG]?)", size)
+    if not match:
+        raise ConfigError(f"not an nginx size: {size!r}")
+    number, unit = match.groups()
+    return f"{number} {unit.upper()}B" if unit else f"{number} bytes"
 
 
 def nginx_server_name(host: str) -> str:

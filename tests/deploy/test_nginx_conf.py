@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.nginx_conf import ConfigError, NginxSettings, nginx_server_name, render
+from deploy.nginx_conf import ConfigError, NginxSettings, human_size, nginx_server_name, render
 from tests.conftest import require_service
 
 
@@ -82,6 +82,18 @@ def test_bad_settings_are_refused_with_a_reason(tmp_path, overrides, message):
 def test_unknown_placeholder_fails_loudly(tmp_path):
     with pytest.raises(ConfigError, match="TYPO"):
         render(_settings(tmp_path), template="events {}\n# ${TYPO}\n")
+
+
+def test_nginx_refusals_have_readable_pages(tmp_path):
+    text = render(_settings(tmp_path))
+    assert "error_page 413 @too_large;" in text
+    assert "a form may send at most 1 MB." in text
+    assert "error_page 502 503 504 @unavailable;" in text
+
+
+@pytest.mark.parametrize(("size", "text"), [("1m", "1 MB"), ("512k", "512 KB"), ("2048", "2048 bytes")])
+def test_human_size(size, text):
+    assert human_size(size) == text
 
 
 def test_server_names_follow_allowed_hosts_syntax():
