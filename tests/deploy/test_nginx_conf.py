@@ -88,7 +88,7 @@ def test_nginx_refusals_have_readable_pages(tmp_path):
     text = render(_settings(tmp_path))
     assert "error_page 413 @too_large;" in text
     assert "a form may send at most 1 MB." in text
-    assert "error_page 502 503 504 @unavailable;" in text
+    assert "error_page 502 503 504 =503 @unavailable;" in text
 
 
 @pytest.mark.parametrize(("size", "text"), [("1m", "1 MB"), ("512k", "512 KB"), ("2048", "2048 bytes")])
