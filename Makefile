@@ -15,7 +15,7 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null || command -v chromium-brows
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 
-.PHONY: help install run setup serve test unit e2e lint fmt migrations-check bench chromium clean
+.PHONY: help install run setup serve test unit e2e lint fmt migrations-check bench chromium wrk clean
 .PHONY: nginx prod-env run-prod stop-prod
 
 help: ## list the targets
@@ -55,7 +55,7 @@ chromium: ## install Debian's chromium for browser tests if it is missing
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
 	fi
 
-test: install chromium nginx ## the whole suite: unit and integration, then browser journeys
+test: install chromium nginx wrk ## the whole suite: unit and integration, then browser journeys
 	@$(MAKE) --no-print-directory unit-all
 	@$(MAKE) --no-print-directory e2e
 
@@ -100,7 +100,14 @@ run-prod: prod-env install nginx ## production on this machine: needs DJANGO_SEC
 stop-prod: ## stop a `make run-prod` started elsewhere (same HANDSHAKE_RUN_DIR)
 	@$(PY) deploy/stop_prod.py
 
-bench: install ## run the benchmark suite and write BENCHMARKS.md + bench/results.json
+wrk: ## install Debian's wrk (HTTP load for make bench and its smoke test) if it is missing
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "==> Installing wrk (Debian package) for the benchmarks"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; \
+	fi
+
+bench: install wrk ## run the benchmark suite (under 10 min) and write BENCHMARKS.md + bench/results.json
 	@$(PY) -m bench.run
 
 clean: ## remove the venv, databases and collected static files

@@ -383,7 +383,14 @@ class Poller:
     """A polling loop on one keep-alive connection: long polling (timeout > 0) or short polling."""
 
     def __init__(
-        self, port: int, stream: str, *, timeout: float, interval: float = 0.0, session: str = ""
+        self,
+        port: int,
+        stream: str,
+        *,
+        timeout: float,
+        interval: float = 0.0,
+        session: str = "",
+        cursor: int | None = None,
     ) -> None:
         self.port, self.stream, self.timeout, self.interval, self.session = (
             port,
@@ -393,7 +400,7 @@ class Poller:
             session,
         )
         self.conn: HTTPConn | None = None
-        self.cursor: int | None = None
+        self.cursor = cursor
         self.ids: list[int] = []
         self.events = 0
         self.requests = 0

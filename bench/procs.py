@@ -85,6 +85,7 @@ class Server:
     log: Path
     proc: subprocess.Popen | None = None
     started: list[float] = field(default_factory=list)
+    shared: bool = False  # --quick: one server serves several benchmarks; `with` leaves it running
 
     def start(self, timeout: float = 60.0) -> Server:
         argv = ["taskset", "-c", SERVER_CPU, *self.argv] if pinning() else self.argv
@@ -122,10 +123,13 @@ class Server:
         self.proc = None
 
     def __enter__(self) -> Server:
+        if self.shared and self.proc is not None and self.proc.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        if not self.shared:
+            self.stop()
 
 
 def server_env(

@@ -167,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  FAILED: {errors[name]}")
                 (workdir / f"{name}.traceback").write_text(traceback.format_exc())
             say(f"  ({time.perf_counter() - t0:.0f} s)")
+            if needs_redis and ctx.quick:  # a flushed Redis must not meet a process that used the old one
+                ctx.stop_pool()
     finally:
+        ctx.stop_pool()
         if redis is not None:
             redis.stop()
     ctx.details["errors"] = errors

@@ -38,6 +38,8 @@ class Sizes:
     wire_seconds: float = 20.0
     learners: int = 500
     weeks: int = 52
+    settle: float = 2.0  # seconds for presence/housekeeping to settle around memory samples
+    warm_each: bool = True  # a warm-up wrk second per URL before measuring
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -56,6 +58,8 @@ class Sizes:
             wire_seconds=3.0,
             learners=20,
             weeks=4,
+            settle=0.3,
+            warm_each=False,
         )
 
 
@@ -69,6 +73,7 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    pool: dict[tuple[str, str], procs.Server] = field(default_factory=dict)
 
     @property
     def log(self) -> Path:
@@ -84,7 +89,19 @@ class Context:
         )
 
     def daphne(self, *, redis_url: str = "", name: str = "daphne", **extra: str) -> procs.Server:
+        """A fresh server (full run: no benchmark inherits another's memory or state); --quick reuses one."""
+        if self.quick and not extra:
+            key = (redis_url, name)
+            if key not in self.pool:
+                self.pool[key] = procs.daphne(procs.free_port(), self.env(redis_url), self.log, name=name)
+                self.pool[key].shared = True
+            return self.pool[key]
         return procs.daphne(procs.free_port(), self.env(redis_url, **extra), self.log, name=name)
+
+    def stop_pool(self) -> None:
+        for server in self.pool.values():
+            server.stop()
+        self.pool.clear()
 
 
 def say(message: str) -> None:
@@ -143,7 +160,8 @@ def http_pages(ctx: Context) -> None:
         ("dashboard_500_ratio", seed["dashboard_path"], cookie),
     ]
     with ctx.daphne() as server:
-        for path, c in [("/bench/ok/", ""), *[(p, c) for _, p, c in pages]]:  # warm-up: imports, caches
+        warm = [("/bench/ok/", ""), *[(p, c) for _, p, c in pages]] if ctx.sizes.warm_each else []
+        for path, c in warm:  # warm-up: imports, caches, the first database connection
             wrk(server.port, path, 1, cookie=c, connections=2)
         base = [wrk(server.port, "/bench/ok/", secs)]
         say(f"  baseline ok view: {base[0]['rps']:.0f} req/s")
@@ -186,9 +204,9 @@ async def echo_rate(uri: str, clients_n: int, seconds: float, origin: str) -> di
 
     ready = asyncio.Event()
     tasks = [asyncio.create_task(one(i)) for i in range(clients_n)]
-    await asyncio.sleep(min(5.0, 0.5 + clients_n * 0.02))  # connected
+    await asyncio.sleep(min(5.0, 0.2 + clients_n * 0.02))  # connected
     ready.set()
-    await asyncio.sleep(0.5)  # warm-up
+    await asyncio.sleep(min(0.5, seconds / 2))  # warm-up
     counting.set()
     started = time.perf_counter()
     await asyncio.sleep(seconds)
@@ -379,13 +397,15 @@ async def sse_fanout(port: int, n: int, events: int, interval: float, session: s
 
 async def longpoll_fanout(port: int, n: int, events: int, interval: float, session: str) -> dict[str, Any]:
     stream = f"room-lp{n}"
-    pub = await publisher(port, stream, session)  # the room exists, so first polls start at its newest
+    pub = await publisher(port, stream, session)
+    newest = (await pub.hello)["last_id"]
     stop = asyncio.Event()
-    pollers = [clients.Poller(port, stream, timeout=25) for _ in range(n)]
+    pollers = [clients.Poller(port, stream, timeout=25, cursor=newest) for _ in range(n)]
     tasks = [asyncio.create_task(p.run(stop)) for p in pollers]
-    pub.send_text(json.dumps({"type": "send", "text": "start"}))  # answers every first poll: cursors set
-    await asyncio.wait_for(asyncio.gather(*(p.first_answer for p in pollers)), 60)
-    await asyncio.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while sum(p.holding for p in pollers) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # every request reached the server and waits
     sent = await publish_series(pub, events, interval)
     await _settle(pollers, sent, 10)
     stop.set()
@@ -445,13 +465,13 @@ async def _open_idle(kind: str, port: int, n: int) -> tuple[list, list, asyncio.
     return pollers, tasks, stop
 
 
-async def idle_measure(kind: str, server: procs.Server, n: int) -> dict[str, Any]:
+async def idle_measure(kind: str, server: procs.Server, n: int, settle: float) -> dict[str, Any]:
     warm, tasks, stop = await _open_idle(kind, server.port, 20)  # imports, pools, first allocations
     await _close_all(warm, tasks, stop)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(settle)
     before = server.status()
     conns, tasks, stop = await _open_idle(kind, server.port, n)
-    await asyncio.sleep(2.0)  # presence and housekeeping settle
+    await asyncio.sleep(settle)  # presence and housekeeping settle
     during = server.status()
     held = len(conns) if kind != "longpoll" else sum(p.holding for p in conns)
     await _close_all(conns, tasks, stop)
@@ -485,7 +505,7 @@ def idle_memory(ctx: Context) -> None:
         ("longpoll", "idle_kib_per_longpoll"),
     ):
         with ctx.daphne() as server:
-            out = asyncio.run(idle_measure(kind, server, n))
+            out = asyncio.run(idle_measure(kind, server, n, ctx.sizes.settle))
         ctx.results[key] = out["kib_per_connection"]
         ctx.details[key] = out
         say(f"  {n} idle {kind}: {out}")
