@@ -82,6 +82,8 @@ function loadMermaid() {
         startOnLoad: false,
         securityLevel: "strict",
         theme: dark ? "dark" : "default",
+        // The dark theme's edge labels (#ccc on #585858) miss WCAG AA contrast; a darker chip passes.
+        themeVariables: dark ? { edgeLabelBackground: "#2f3746" } : {},
         fontFamily: getComputedStyle(document.body).fontFamily,
         flowchart: { useMaxWidth: true },
         sequence: { useMaxWidth: true },
