@@ -181,10 +181,11 @@ METHOD = """\
   constant `/bench/ok/` view, nothing else) and the playground's caps and send rate raised through
   their environment variables. The in-memory channel layer unless a figure says Redis (a private
   `redis-server` on a free port).
-- **Pages (wrk).** `wrk -t1 -c10 -d8s` on the baseline view, then the lesson page (the median-sized
+- **Pages (wrk).** `wrk -t1 -c4 -d8s --timeout 20s` on the baseline view, then the lesson page (the median-sized
   lesson), search (`?q=websocket reconnect`), the cohort dashboard (instructor session cookie; 500
   learners with a year of activity seeded by courses/demo.py's generator), then the baseline again;
-  ratio = page req/s / mean baseline req/s. One warm-up second per URL first.
+  ratio = page req/s / mean baseline req/s. One warm-up second per URL first; before each run the
+  server is left to drain what the previous one queued (its CPU time stops growing).
 - **WebSocket echo.** The `websockets` library as client; each client sends the contract's ping and
   waits for the pong. Baseline: a plain `websockets` server answering the same JSON
   (bench/echo_server.py, no compression on either side). 1 and 100 clients, 6 s each after a warm-up;

@@ -133,8 +133,18 @@ WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 WRK_ERRORS = re.compile(r"Socket errors:.*")
 
 
-def wrk(port: int, path: str, seconds: float, *, cookie: str = "", connections: int = 10) -> dict[str, Any]:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+def wait_idle(server: procs.Server, limit: float = 60.0) -> None:
+    """Until the server has drained what the last run queued (slow pages keep it busy after wrk stops)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = procs.cpu_seconds(server.pid)
+        time.sleep(0.3)
+        if procs.cpu_seconds(server.pid) - before < 0.03:
+            return
+
+
+def wrk(port: int, path: str, seconds: float, *, cookie: str = "", connections: int = 4) -> dict[str, Any]:
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "20s"]
     if cookie:
         argv += ["-H", f"Cookie: {cookie}"]
     argv.append(f"http://127.0.0.1:{port}{path}")
@@ -147,6 +157,8 @@ def wrk(port: int, path: str, seconds: float, *, cookie: str = "", connections: 
         raise RuntimeError(f"wrk {path}: {bad} non-2xx responses, {timeouts} timeouts\n{out}")
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    if rate == 0:
+        raise RuntimeError(f"wrk {path}: no request completed in {seconds} s\n{out}")
     return {"rps": rate, "p99_ms": round(float(p99.group(1)) * scale[p99.group(2)], 2) if p99 else None}
 
 
@@ -162,13 +174,16 @@ def http_pages(ctx: Context) -> None:
     with ctx.daphne() as server:
         warm = [("/bench/ok/", ""), *[(p, c) for _, p, c in pages]] if ctx.sizes.warm_each else []
         for path, c in warm:  # warm-up: imports, caches, the first database connection
-            wrk(server.port, path, 1, cookie=c, connections=2)
+            wrk(server.port, path, 1, cookie=c, connections=1)
+            wait_idle(server)
         base = [wrk(server.port, "/bench/ok/", secs)]
         say(f"  baseline ok view: {base[0]['rps']:.0f} req/s")
         rows = {}
         for key, path, c in pages:
+            wait_idle(server)
             rows[key] = wrk(server.port, path, secs, cookie=c)
-            say(f"  {path}: {rows[key]['rps']:.0f} req/s")
+            say(f"  {path}: {rows[key]['rps']:.1f} req/s (p99 {rows[key]['p99_ms']} ms)")
+        wait_idle(server)
         base.append(wrk(server.port, "/bench/ok/", secs))
         baseline = statistics.mean(b["rps"] for b in base)
         for key, row in rows.items():
