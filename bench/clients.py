@@ -39,8 +39,11 @@ def now_ms() -> float:
     return time.time() * 1000.0
 
 
-def request_head(method: str, path: str, port: int, *, session: str = "", extra: str = "") -> bytes:
+def request_head(method: str, path: str, port: int, *, session: str | None = "", extra: str = "") -> bytes:
+    """``session=None``: a visitor without a session cookie (only the CSRF cookie)."""
     cookie = BROWSER_HEADERS.format(session=session or "anonymous")
+    if session is None:
+        cookie = cookie.replace("; sessionid=anonymous", "")
     return (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}{extra}Connection: keep-alive\r\n\r\n"
     ).encode()
@@ -61,7 +64,7 @@ class WSClient(asyncio.Protocol):
         port: int,
         path: str,
         *,
-        session: str = "",
+        session: str | None = "",
         on_text: Callable[[WSClient, bytes, float], None] | None = None,
         keep_ids: bool = True,
     ) -> None:
@@ -234,7 +237,9 @@ async def ws_many(
 class SSEClient(asyncio.Protocol):
     """Holds one SSE response open; records event ids, bench latencies and wire bytes."""
 
-    def __init__(self, port: int, path: str, *, session: str = "", last_event_id: int | None = None) -> None:
+    def __init__(
+        self, port: int, path: str, *, session: str | None = "", last_event_id: int | None = None
+    ) -> None:
         self.port, self.path, self.session = port, path, session
         extra = "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
         if last_event_id is not None:
@@ -389,7 +394,7 @@ class Poller:
         *,
         timeout: float,
         interval: float = 0.0,
-        session: str = "",
+        session: str | None = "",
         cursor: int | None = None,
     ) -> None:
         self.port, self.stream, self.timeout, self.interval, self.session = (

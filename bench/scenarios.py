@@ -256,40 +256,57 @@ async def rtt_fixed_rate(uri: str, clients_n: int, seconds: float, rate: float, 
 
 
 def ws_echo(ctx: Context) -> None:
+    """All three servers up at once; per client count the baseline runs before and after the others."""
     n, secs = ctx.sizes.echo_clients, ctx.sizes.echo_seconds
-    rates: dict[str, dict[int, float]] = {}
     stream = "/ws/playground/room-echo/"
-    base_port = procs.free_port()
-    with procs.echo_server(base_port, ctx.log):
-        origin = f"http://127.0.0.1:{base_port}"
-        rates["websockets"] = {
-            c: asyncio.run(echo_rate(f"ws://127.0.0.1:{base_port}/", c, secs, origin))["rate"] for c in (1, n)
-        }
-    say(f"  plain websockets: {rates['websockets'][1]:.0f} / {rates['websockets'][n]:.0f} round trips/s")
-    for name, make in (("daphne", procs.daphne), ("uvicorn", procs.uvicorn)):
-        port = procs.free_port()
-        with make(port, ctx.env(), ctx.log) as server:
-            origin = f"http://127.0.0.1:{port}"
-            uri = f"ws://127.0.0.1:{port}{stream}"
-            asyncio.run(echo_rate(uri, 2, 0.5, origin))  # warm-up: imports, first DB connection
-            rates[name] = {c: asyncio.run(echo_rate(uri, c, secs, origin))["rate"] for c in (1, n)}
-            say(f"  {name}: {rates[name][1]:.0f} / {rates[name][n]:.0f} round trips/s")
-            if name == "daphne":
-                rtts = asyncio.run(rtt_fixed_rate(uri, n, ctx.sizes.rtt_seconds, ctx.sizes.rtt_rate, origin))
-                ctx.results["ws_rtt_p99_ms_100"] = round(pct(rtts, 99), 2)
-                ctx.details["ws_rtt_100"] = {
-                    "rate_per_client": ctx.sizes.rtt_rate,
-                    "clients": n,
-                    **dist(rtts),
-                }
-                say(f"  RTT at {n} x {ctx.sizes.rtt_rate:g}/s: {dist(rtts)}")
-            del server
-    base = rates["websockets"]
-    ctx.results["ws_echo_ratio_1"] = round(rates["daphne"][1] / base[1], 3)
-    ctx.results["ws_echo_ratio_100"] = round(rates["daphne"][n] / base[n], 3)
-    ctx.results["ws_echo_ratio_1_uvicorn"] = round(rates["uvicorn"][1] / base[1], 3)
-    ctx.results["ws_echo_ratio_100_uvicorn"] = round(rates["uvicorn"][n] / base[n], 3)
-    ctx.details["ws_echo"] = {k: {str(c): round(r, 1) for c, r in v.items()} for k, v in rates.items()}
+    ports = {name: procs.free_port() for name in ("websockets", "daphne", "uvicorn")}
+    servers = {
+        "websockets": procs.echo_server(ports["websockets"], ctx.log),
+        "daphne": procs.daphne(ports["daphne"], ctx.env(), ctx.log),
+        "uvicorn": procs.uvicorn(ports["uvicorn"], ctx.env(), ctx.log),
+    }
+    uris = {
+        "websockets": f"ws://127.0.0.1:{ports['websockets']}/",
+        "daphne": f"ws://127.0.0.1:{ports['daphne']}{stream}",
+        "uvicorn": f"ws://127.0.0.1:{ports['uvicorn']}{stream}",
+    }
+
+    def origin(name: str) -> str:
+        return f"http://127.0.0.1:{ports[name]}"
+
+    rates: dict[str, dict[int, list[float]]] = {name: {1: [], n: []} for name in servers}
+    try:
+        for server in servers.values():
+            server.start()
+        for name, uri in uris.items():  # warm-up: imports, the first database connection
+            asyncio.run(echo_rate(uri, 2, 0.5, origin(name)))
+        for clients_n in (1, n):
+            for name in ("websockets", "daphne", "uvicorn", "websockets"):
+                rate = asyncio.run(echo_rate(uris[name], clients_n, secs, origin(name)))["rate"]
+                rates[name][clients_n].append(rate)
+            say(
+                f"  {clients_n} client(s): "
+                + ", ".join(f"{k} {statistics.mean(v[clients_n]):.0f}/s" for k, v in rates.items())
+            )
+        rtts = asyncio.run(
+            rtt_fixed_rate(uris["daphne"], n, ctx.sizes.rtt_seconds, ctx.sizes.rtt_rate, origin("daphne"))
+        )
+        ctx.results["ws_rtt_p99_ms_100"] = round(pct(rtts, 99), 2)
+        ctx.details["ws_rtt_100"] = {"rate_per_client": ctx.sizes.rtt_rate, "clients": n, **dist(rtts)}
+        say(f"  RTT at {n} x {ctx.sizes.rtt_rate:g}/s: {dist(rtts)}")
+    finally:
+        for server in servers.values():
+            server.stop()
+    mean = {name: {c: statistics.mean(v) for c, v in by_n.items()} for name, by_n in rates.items()}
+    base = mean["websockets"]
+    ctx.results["ws_echo_ratio_1"] = round(mean["daphne"][1] / base[1], 3)
+    ctx.results["ws_echo_ratio_100"] = round(mean["daphne"][n] / base[n], 3)
+    ctx.results["ws_echo_ratio_1_uvicorn"] = round(mean["uvicorn"][1] / base[1], 3)
+    ctx.results["ws_echo_ratio_100_uvicorn"] = round(mean["uvicorn"][n] / base[n], 3)
+    ctx.details["ws_echo"] = {k: {str(c): round(r, 1) for c, r in v.items()} for k, v in mean.items()}
+    ctx.details["ws_echo"]["baseline_runs"] = {
+        str(c): [round(r) for r in v] for c, v in rates["websockets"].items()
+    }
     ctx.details["ws_echo"]["clients"] = n
 
 
