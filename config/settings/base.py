@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.db_errors.DatabaseUnavailableMiddleware",  # lost database mid-request: 503 page, not 500
 ]
 
 ROOT_URLCONF = "config.urls"
