@@ -20,7 +20,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from playground import events
+from playground import events, faults
 from playground.limits import Lease, client_keys
 from playground.log import (
     DropConnection,
@@ -107,11 +107,16 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
 
     async def forward(self, after: int | None) -> None:
         tap = taps_for(self.conn, self.scope)
+        keys = client_keys(self.client_ip(), self.session_cookie())
         try:
-            async for item in deliver(self.log, after, transport="ws", conn=self.conn, tap=tap):
+            items = deliver(self.log, after, transport="ws", conn=self.conn, tap=tap)
+            # The learner's fault plans (playground/faults.py): drop, latency, loss, pause, offline, restart.
+            async for item in faults.guarded(items, keys=keys, conn=self.conn, transport="ws"):
                 await self.send(text_data=item.json())
-        except DropConnection:
-            await self.close(code=CLOSE_DROPPED, reason="dropped")
+        except DropConnection as drop:
+            await self.close(
+                code=getattr(drop, "code", CLOSE_DROPPED), reason=getattr(drop, "reason", "dropped")
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

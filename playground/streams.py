@@ -23,7 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.http import require_GET, require_POST
 
-from playground import events
+from playground import events, faults
 from playground.limits import Lease, client_keys
 from playground.log import (
     DropConnection,
@@ -76,7 +76,14 @@ def taps_for(conn: str, keys: list[str]) -> Tap | None:
 
 
 async def sse_chunks(
-    log: MemoryLog | RedisLog, after: int | None, *, conn: str, lease: Lease, tap: Tap | None, extra: dict
+    log: MemoryLog | RedisLog,
+    after: int | None,
+    *,
+    conn: str,
+    lease: Lease,
+    tap: Tap | None,
+    extra: dict,
+    keys: list[str] | None = None,
 ) -> AsyncIterator[str]:
     """A comment at once (headers flush, ``open`` fires), ``retry:``, then deliver()'s blocks.
 
@@ -87,7 +94,9 @@ async def sse_chunks(
         yield f": connected\nretry: {conf('PLAYGROUND_SSE_RETRY_MS')}\n\n"
         end = time.monotonic() + conf("PLAYGROUND_SSE_LIFETIME_SECONDS")
         with contextlib.suppress(DropConnection):
-            async for item in deliver(log, after, transport="sse", conn=conn, tap=tap, hello_extra=extra):
+            items = deliver(log, after, transport="sse", conn=conn, tap=tap, hello_extra=extra)
+            # The learner's fault plans (playground/faults.py); a drop ends the response.
+            async for item in faults.guarded(items, keys=keys or [], conn=conn, transport="sse"):
                 yield item.sse()
                 if time.monotonic() >= end:
                     break
@@ -172,7 +181,7 @@ async def sse_events(request: HttpRequest, stream: str) -> HttpResponse:
         return JsonResponse({"error": "too_many_connections"}, status=429)
     conn = parse_conn(request.GET.get("conn"))
     extra = {"request_header_bytes": _django_header_bytes(request)}
-    body = sse_chunks(log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra)
+    body = sse_chunks(log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra, keys=keys)
     response = StreamingHttpResponse(body, headers=SSE_HEADERS)
     # If the client leaves before the body starts, the generator never runs: release on close().
     response._resource_closers.append(lease.release_from_thread(asyncio.get_running_loop()))
@@ -192,7 +201,15 @@ async def poll(request: HttpRequest, stream: str) -> HttpResponse:
         return JsonResponse({"error": "bad_request", "message": str(exc)}, status=400)
     keys = _request_keys(request)
     conn = request.GET.get("conn") or keys[-1]
-    status, body = await poll_answer(hub, log, after, timeout, keys=keys, conn=parse_conn(conn))
+    conn = parse_conn(conn)
+    status, body = await faults.guard_poll(  # the learner's fault plans (playground/faults.py)
+        poll_answer(hub, log, after, timeout, keys=keys, conn=conn),
+        keys=keys,
+        conn=conn,
+        after=after,
+        newest=log.newest,
+        kind="long_poll" if timeout else "short_poll",
+    )
     response = HttpResponse(body, status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
     response["X-Request-Header-Bytes"] = str(_django_header_bytes(request))
@@ -301,7 +318,9 @@ class StreamsApp:
             return await self._json(send, 429, '{"error":"too_many_connections"}')
         conn = parse_conn(params.get("conn"))
         extra = {"request_header_bytes": head_bytes}
-        chunks = sse_chunks(log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra)
+        chunks = sse_chunks(
+            log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra, keys=keys
+        )
         start = [(k.lower().encode(), v.encode()) for k, v in SSE_HEADERS.items()]
         start.append((b"x-content-type-options", b"nosniff"))
 
@@ -326,7 +345,15 @@ class StreamsApp:
         except ValueError as exc:
             return await self._json(send, 400, json.dumps({"error": "bad_request", "message": str(exc)}))
         conn = parse_conn(params.get("conn") or keys[-1])
-        answer = await _until_disconnect(receive, poll_answer(hub, log, after, timeout, keys=keys, conn=conn))
+        work = faults.guard_poll(  # the learner's fault plans (playground/faults.py)
+            poll_answer(hub, log, after, timeout, keys=keys, conn=conn),
+            keys=keys,
+            conn=conn,
+            after=after,
+            newest=log.newest,
+            kind="long_poll" if timeout else "short_poll",
+        )
+        answer = await _until_disconnect(receive, work)
         if answer is not None:
             status, body = answer
             await self._json(send, status, body, [(b"x-request-header-bytes", str(head_bytes).encode())])
