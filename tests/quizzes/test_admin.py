@@ -107,3 +107,17 @@ def test_add_question_bad_ids_and_sources(staff_client, changes, field, message)
     response = staff_client.post(reverse("admin:quizzes_question_add"), data)
     assert response.status_code == 200
     assert message in response.context["adminform"].form.errors[field]
+
+
+def test_question_authors_group_can_edit_questions_but_not_answers(client, banks):
+    from django.contrib.auth.models import Group
+
+    author = UserFactory(username="author", is_staff=True)
+    author.groups.add(Group.objects.get(name="Question authors"))
+    client.force_login(author)
+    question = Question.objects.get(key="mid-001")
+    assert client.get(reverse("admin:quizzes_question_change", args=[question.pk])).status_code == 200
+    assert client.get(reverse("admin:quizzes_question_add")).status_code == 200
+    assert client.get(reverse("admin:quizzes_answer_changelist")).status_code == 200
+    assert client.get(reverse("admin:quizzes_answer_add")).status_code == 403
+    assert client.get(reverse("admin:quizzes_question_delete", args=[question.pk])).status_code == 403
