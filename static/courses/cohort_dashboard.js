@@ -5,6 +5,9 @@ import { openSocket } from "./live_socket.js";
 const root = document.getElementById("cohort-live");
 const status = document.getElementById("live-status");
 const feed = document.getElementById("live-feed");
+const announcer = document.getElementById("live-feed-announce");
+// A busy cohort sends many events a minute: screen readers hear at most one summary per interval.
+const ANNOUNCE_INTERVAL_MS = 15000;
 const KINDS = {
   lesson_completed: "completed a lesson",
   lesson_viewed: "opened a lesson",
@@ -35,6 +38,24 @@ function replaceRow(userId, html) {
   row.classList.add("row-updated");
 }
 
+let announceQueue = [];
+let announceTimer = null;
+let quietUntil = 0;
+
+function announce(text) {
+  if (!announcer) return;
+  announceQueue.push(text);
+  if (announceTimer) return;
+  announceTimer = window.setTimeout(() => {
+    announceTimer = null;
+    const items = announceQueue;
+    announceQueue = [];
+    const named = items.slice(0, 3).join("; ");
+    announcer.textContent = items.length > 3 ? `${items.length} new activities: ${named}; and ${items.length - 3} more.` : `${named}.`;
+    quietUntil = Date.now() + ANNOUNCE_INTERVAL_MS;
+  }, Math.max(0, quietUntil - Date.now()));
+}
+
 function addToFeed(message) {
   if (!feed || message.type !== "activity" || !message.name) return;
   const placeholder = feed.querySelector("li.muted");
@@ -44,8 +65,10 @@ function addToFeed(message) {
   const now = new Date();
   time.dateTime = now.toISOString();
   time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  item.append(time, ` ${message.name} ${KINDS[message.kind] || "was active"}`);
+  const text = `${message.name} ${KINDS[message.kind] || "was active"}`;
+  item.append(time, ` ${text}`);
   feed.prepend(item);
+  announce(text);
   while (feed.children.length > 30) feed.lastElementChild.remove();
 }
 
