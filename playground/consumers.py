@@ -92,7 +92,7 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
         if lease is None:
             return await self.close(code=CLOSE_TOO_MANY, reason="too many connections")
         self.lease = lease
-        self.pump = asyncio.create_task(self.forward(after))
+        self.pump = asyncio.create_task(self.forward(after, await self.log.head()))
 
     def client_ip(self) -> str | None:
         client = self.scope.get("client")
@@ -105,11 +105,14 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
             cookies = {k: v.value for k, v in SimpleCookie(raw).items()}
         return cookies.get(settings.SESSION_COOKIE_NAME)
 
-    async def forward(self, after: int | None) -> None:
+    async def forward(self, after: int | None, newest: int) -> None:
         tap = taps_for(self.conn, self.scope)
         keys = client_keys(self.client_ip(), self.session_cookie())
+        extra = {"request_header_bytes": self.request_header_bytes()}
         try:
-            items = deliver(self.log, after, transport="ws", conn=self.conn, tap=tap)
+            items = deliver(
+                self.log, after, transport="ws", conn=self.conn, tap=tap, hello_extra=extra, newest=newest
+            )
             # The learner's fault plans (playground/faults.py): drop, latency, loss, pause, offline, restart.
             async for item in faults.guarded(items, keys=keys, conn=self.conn, transport="ws"):
                 await self.send(text_data=item.json())
@@ -122,6 +125,13 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("playground socket: delivery failed")
             await self.close(code=1011)
+
+    def request_header_bytes(self) -> int:
+        """The upgrade request's head as it crossed the wire (the browser hides it from scripts)."""
+        path = self.scope.get("raw_path") or self.scope["path"].encode()
+        query = self.scope.get("query_string", b"")
+        line = len(b"GET  HTTP/1.1\r\n") + len(path) + (len(query) + 1 if query else 0)
+        return line + 2 + sum(len(k) + len(v) + 4 for k, v in self.scope.get("headers", []))
 
     async def websocket_disconnect(self, message):
         await self.disconnect(message.get("code", 1006))

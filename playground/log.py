@@ -648,16 +648,20 @@ async def deliver(
     heartbeat: float | None = None,
     tap: Tap | None = None,
     hello_extra: dict[str, Any] | None = None,
+    newest: int | None = None,
 ) -> AsyncIterator[Item]:
     """hello, then the replay (or a reset, L4), then live events, presence and heartbeats.
 
     The caller has opened the log (relay in the group) before calling: subscribe, then replay,
-    then go live (L5); events with ``id <= cursor`` are never sent twice.
+    then go live (L5); events with ``id <= cursor`` are never sent twice. ``newest`` is the head
+    read by the caller when the connection was accepted: with ``after=None`` the stream starts
+    there, so an event published between accept and this generator's first step is not lost.
     """
     heartbeat = heartbeat or conf("PLAYGROUND_HEARTBEAT_SECONDS")
     log.attach(transport)
     try:
-        newest = await log.head()
+        if newest is None:
+            newest = await log.head()
         batch: list[Event] = []
         first: list[Item] = []
         if after is None:

@@ -84,6 +84,7 @@ async def sse_chunks(
     tap: Tap | None,
     extra: dict,
     keys: list[str] | None = None,
+    newest: int | None = None,
 ) -> AsyncIterator[str]:
     """A comment at once (headers flush, ``open`` fires), ``retry:``, then deliver()'s blocks.
 
@@ -94,7 +95,7 @@ async def sse_chunks(
         yield f": connected\nretry: {conf('PLAYGROUND_SSE_RETRY_MS')}\n\n"
         end = time.monotonic() + conf("PLAYGROUND_SSE_LIFETIME_SECONDS")
         with contextlib.suppress(DropConnection):
-            items = deliver(log, after, transport="sse", conn=conn, tap=tap, hello_extra=extra)
+            items = deliver(log, after, transport="sse", conn=conn, tap=tap, hello_extra=extra, newest=newest)
             # The learner's fault plans (playground/faults.py); a drop ends the response.
             async for item in faults.guarded(items, keys=keys or [], conn=conn, transport="sse"):
                 yield item.sse()
@@ -181,7 +182,16 @@ async def sse_events(request: HttpRequest, stream: str) -> HttpResponse:
         return JsonResponse({"error": "too_many_connections"}, status=429)
     conn = parse_conn(request.GET.get("conn"))
     extra = {"request_header_bytes": _django_header_bytes(request)}
-    body = sse_chunks(log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra, keys=keys)
+    body = sse_chunks(
+        log,
+        after,
+        conn=conn,
+        lease=lease,
+        tap=taps_for(conn, keys),
+        extra=extra,
+        keys=keys,
+        newest=log.newest,
+    )
     response = StreamingHttpResponse(body, headers=SSE_HEADERS)
     # If the client leaves before the body starts, the generator never runs: release on close().
     response._resource_closers.append(lease.release_from_thread(asyncio.get_running_loop()))
@@ -319,7 +329,14 @@ class StreamsApp:
         conn = parse_conn(params.get("conn"))
         extra = {"request_header_bytes": head_bytes}
         chunks = sse_chunks(
-            log, after, conn=conn, lease=lease, tap=taps_for(conn, keys), extra=extra, keys=keys
+            log,
+            after,
+            conn=conn,
+            lease=lease,
+            tap=taps_for(conn, keys),
+            extra=extra,
+            keys=keys,
+            newest=log.newest,
         )
         start = [(k.lower().encode(), v.encode()) for k, v in SSE_HEADERS.items()]
         start.append((b"x-content-type-options", b"nosniff"))
