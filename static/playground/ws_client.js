@@ -44,7 +44,9 @@ export class WsClient {
       this.pane.stats.bytesIn += RESPONSE_101_BYTES;
       this.pane.stats.approx = true;
       this.pane.wire(`← HTTP/1.1 101 Switching Protocols\n  Upgrade: WebSocket\n  Connection: Upgrade\n  Sec-WebSocket-Accept: base64(SHA-1(key + GUID))\n  (no Sec-WebSocket-Extensions: no compression)${ws.extensions ? ` extensions: ${ws.extensions}` : ""}`);
-      this.ping();
+      // A short burst first: the clock offset keeps the min-RTT sample, so a few quick pings
+      // after the page has settled beat one slow ping during page load.
+      [0, 300, 700, 1200, 2000].forEach((ms) => setTimeout(() => this.ping(), ms));
       this.pingTimer = setInterval(() => this.ping(), 10000);
       this.watchdog = setInterval(() => this.checkSilence(), 5000);
       this.stableTimer = setTimeout(() => this.backoff.reset(), 10000);
