@@ -551,6 +551,8 @@ def review_answer(*, user, question_id: int, post: Any, now: datetime | None = N
         raise NotInSet("That question is not in your review queue.")
     if card.due > review_due_until(now=now):
         raise AlreadyDone("That question is not due yet; it was already reviewed.")
+    if str(post.get("reps", "")) != str(card.reps):  # a second tab showing the same card, or a replayed form
+        raise AlreadyDone("You already answered this question (in another tab?); here is the next one.")
     question = card.question
     response = _parse(question, post, seed=grading.seed_review(card.pk, card.reps))
     answer = answer_record(

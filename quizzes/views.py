@@ -114,7 +114,8 @@ def _practice_context(session: PracticeSession, *, feedback: Answer | None = Non
         "session": session,
         "tally": selectors.tally(answers),
         "total": len(session.question_ids),
-        "number": min(session.position + 1, len(session.question_ids)),
+        # the question on screen: the one just answered while its feedback shows, else the next one
+        "number": min(session.position + (0 if feedback is not None else 1), len(session.question_ids)),
         "error": error,
     }
     if feedback is not None:

@@ -87,10 +87,12 @@ def test_review_page_lists_due_today_and_answering_reschedules(client, learner, 
         page = client.get(reverse("quizzes:review"))
         assert page.context["due"] == 2
         assert page.context["card"].pk == card.pk
-        post = post_for(card.question, grading.seed_review(card.pk, card.reps), right=True)
+        post = {**post_for(card.question, grading.seed_review(card.pk, card.reps), right=True), "reps": "0"}
         response = client.post(reverse("quizzes:review-answer"), post, HTTP_HX_REQUEST="true")
+        replay = client.post(reverse("quizzes:review-answer"), post, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert escape_in(card.question.explanation, response.content.decode())
+    assert replay.status_code == 409  # the same form again (a second tab) is not counted twice
     card.refresh_from_db()
     assert card.reps == 1
     assert card.due > NOON + timedelta(days=1)
@@ -126,7 +128,8 @@ def test_review_free_response_waits_for_self_grade(client, learner, banks, activ
     client.force_login(learner)
     with time_machine.travel(NOON, tick=False):
         client.post(
-            reverse("quizzes:review-answer"), {"question": card.question.pk, "text": "REST for public APIs."}
+            reverse("quizzes:review-answer"),
+            {"question": card.question.pk, "text": "REST for public APIs.", "reps": "0"},
         )
         answer = Answer.objects.get()
         card.refresh_from_db()
@@ -200,3 +203,21 @@ def test_deactivated_questions_leave_the_queue(learner, banks):
     card = _due_card(learner)
     Question.objects.filter(pk=card.question_id).update(is_active=False)
     assert selectors.review_due_count(user=learner, now=NOON) == 0
+
+
+def test_review_wrong_answer_from_two_tabs_counts_once(client, learner, banks):
+    """A wrong answer keeps the card due today, so only the card's review count tells the tabs apart."""
+    card = _due_card(learner)
+    client.force_login(learner)
+    post = {**post_for(card.question, grading.seed_review(card.pk, 0), right=False), "reps": "0"}
+    with time_machine.travel(NOON, tick=False):
+        first = client.post(reverse("quizzes:review-answer"), post)
+        second = client.post(reverse("quizzes:review-answer"), post, HTTP_HX_REQUEST="true")
+    assert (first.status_code, second.status_code) == (302, 409)
+    assert (
+        second.context["error"]
+        == "You already answered this question (in another tab?); here is the next one."
+    )
+    card.refresh_from_db()
+    assert (card.reps, Answer.objects.count()) == (1, 1)
+    assert card.due == NOON + timedelta(minutes=10)
