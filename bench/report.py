@@ -195,14 +195,16 @@ METHOD = """\
   `data_received`. A logged-in publisher sends chat messages through the playground's own WebSocket
   `send` (the production path: rate limit, channel layer, relay, local fan-out) carrying its send
   time; latency = arrival - send time on the same clock, for every (event, subscriber) pair, 20
-  events at a fixed interval, the first two as warm-up. Long-pollers re-poll at once after each answer.
+  events at a fixed interval (12 for 5,000), the first two as warm-up. Subscribers send no session
+  cookie (anonymous readers of a public stream; the logged-in variant is in the details). Long-pollers re-poll at once after each answer.
 - **Idle memory.** A fresh server per transport; 20 connections opened and closed (warm-up), then RSS
   before and with N idle connections held 2 s; KiB per connection = delta / N. Threads counted too.
-- **Ceiling.** 10,000 WebSockets opened (500 handshakes in flight, listen backlog 4096, open-file
-  limit raised to the hard limit) to one process; held only if every one got its `hello` and a
-  broadcast afterwards reached all of them.
+- **Ceiling.** WebSockets opened to one process 1,000 at a time (200 handshakes in flight, listen
+  backlog 4096, open-file limit raised to the hard limit) up to 10,000 or 120 s; after each step one
+  broadcast must reach every socket. Held = the count after the last step with no failed handshake
+  and a complete broadcast.
 - **Reconnect storm.** Two Daphne processes on Redis; 1,000 clients on process A, a publisher on B
-  sending 20 events/s throughout. A is stopped (SIGTERM) and started again; clients reconnect with
+  sending 2 events/s throughout (2,000 deliveries a second). A is stopped (SIGTERM) and started again; clients reconnect with
   full-jitter backoff (0.1 s doubling to 2 s) and `?after=<last id>`. Time = from the stop until
   every client has reconnected and received everything published up to its resume; gaps = ids
   missing between each client's first id and the last id published, duplicates counted apart.
