@@ -79,3 +79,18 @@ def test_lesson_link_absent_without_material():
 @pytest.mark.django_db
 def test_playground_post_not_allowed(client):
     assert client.post(URL).status_code == 405
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_lesson_link_resolves_after_import(client, settings, django_assert_num_queries):
+    from django.core.management import call_command
+
+    call_command("import_material", str(settings.MATERIAL_DIR / "communication-protocols.txt"), verbosity=0)
+    url = "/courses/communication-protocols-in-system-design/real-time-communication-protocols/#real-time-communication-protocols"
+    assert selectors.lesson_link_for_realtime() == {"url": url, "title": "Real-Time Communication Protocols"}
+    with django_assert_num_queries(1):
+        response = client.get(URL)
+    html = response.content.decode()
+    assert html.count(f'href="{url}"') == 5  # the intro and each of the four panes
+    assert client.get(url.split("#")[0]).status_code == 200
