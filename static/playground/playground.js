@@ -124,3 +124,28 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 window.addEventListener("pagehide", () => Object.values(clients).forEach((c) => c.active && c.disconnect()));
+
+// Several playground tabs share the browser's six HTTP/1.1 connections per host (an SSE stream and a
+// held long poll pin one each): warn when more than two tabs are open.
+const tabsWarning = document.querySelector('[data-role="tabs-warning"]');
+if ("BroadcastChannel" in window && tabsWarning) {
+  const channel = new BroadcastChannel("handshake-playground");
+  const me = Math.random().toString(36).slice(2);
+  const others = new Map();
+  const update = () => {
+    const cutoff = Date.now() - 5000;
+    for (const [id, seen] of others) if (seen < cutoff) others.delete(id);
+    const tabs = others.size + 1;
+    tabsWarning.hidden = tabs <= 2;
+    tabsWarning.textContent = `${tabs} playground tabs are open. Each SSE stream and held long poll pins one of the browser's 6 connections per host, so pages and sends may stall: close the tabs you are not using.`;
+  };
+  channel.onmessage = (e) => {
+    if (e.data?.type === "here") others.set(e.data.id, Date.now());
+    if (e.data?.type === "bye") others.delete(e.data.id);
+    update();
+  };
+  const announce = () => channel.postMessage({ type: "here", id: me });
+  announce();
+  setInterval(() => { announce(); update(); }, 2000);
+  window.addEventListener("pagehide", () => channel.postMessage({ type: "bye", id: me }));
+}

@@ -68,3 +68,14 @@ class PlaygroundJourneyTests(BrowserTestCase):
         page.set_viewport_size({"width": 390, "height": 800})
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390
+
+    def test_three_tabs_get_a_connection_budget_warning(self) -> None:
+        pages = [self.page, self.context.new_page(), self.context.new_page()]
+        for page in pages:
+            page.goto(self.url("/playground/"))
+        expect(pages[0].locator('[data-role="tabs-warning"]')).to_contain_text(
+            "3 playground tabs are open", timeout=8000
+        )
+        pages[2].close()
+        pages[1].close()
+        expect(pages[0].locator('[data-role="tabs-warning"]')).to_be_hidden(timeout=10_000)
