@@ -54,6 +54,8 @@ function instrument(key, pane) {
   const log = pane.log.bind(pane);
   pane.log = (direction, id, payload, b, marker = "", raw = null) => {
     if (marker === "gap" || marker === "error" || marker === "reset") detect();
+    const resumed = typeof payload === "string" && m.faultAt !== null && /^resumed from \d+: (\d+) replayed/.exec(payload);
+    if (resumed) m.recovered += Number(resumed[1]); // the SSE client logs its hello instead of passing it on
     log(direction, id, payload, b, marker, raw);
   };
   const control = pane.control.bind(pane);
