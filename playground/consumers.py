@@ -23,6 +23,7 @@ from django.conf import settings
 from playground import events, faults
 from playground.limits import Lease, client_keys
 from playground.log import (
+    STORE_ERRORS,
     DropConnection,
     RoomsFull,
     Tap,
@@ -42,6 +43,7 @@ CLOSE_BAD_CURSOR = 4008  # malformed ?after= (1008 is refused to applications, l
 CLOSE_TOO_BIG = 4009  # frame over 4 KiB: RFC 6455's 1009, which Daphne does not let applications send
 CLOSE_UNKNOWN_STREAM = 4404
 CLOSE_TOO_MANY = 4429
+CLOSE_DEGRADED = 4503  # the shared stream store (Redis) is unreachable: reconnect with backoff
 
 
 def taps_for(conn: str, scope: dict) -> Tap | None:
@@ -70,9 +72,17 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        await self.accept()  # accept first: the browser then sees 4404/4429, not a bare 1006
+        await self.accept()  # accept first: the browser then sees 4404/4429/4503, not a bare 1006
+        try:
+            await self.open_stream()
+        except STORE_ERRORS:
+            logger.warning("playground socket: stream store unavailable", exc_info=True)
+            await self.close(code=CLOSE_DEGRADED, reason="stream store unavailable")
+
+    async def open_stream(self) -> None:
         stream = self.scope["url_route"]["kwargs"]["stream"]
         self.hub = get_hub()
+        self.hub.check_store()
         try:
             self.log = await self.hub.open(stream)
         except RoomsFull:
@@ -173,6 +183,8 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
             )
         except events.SendRefused as refusal:
             await self.error(refusal.code, refusal.message)
+        except STORE_ERRORS:
+            await self.error("unavailable", "the stream store is unreachable: try again shortly")
 
     async def error(self, code: str, message: str) -> None:
         await self.send(text_data=dumps({"type": "error", "code": code, "message": message}))

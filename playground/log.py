@@ -425,6 +425,19 @@ class RoomsFull(Exception):
     """Too many live rooms: the caller answers 429 / closes with 4429."""
 
 
+class StoreUnavailable(Exception):
+    """The shared store (Redis) is unreachable: the caller answers 503 degraded / closes with 4503."""
+
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # pragma: no cover - redis is a pinned dependency
+    RedisError = OSError  # type: ignore[assignment,misc]
+
+STORE_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, RedisError, OSError)
+"""What a request or socket turns into a "degraded" answer instead of a 500 / 1011."""
+
+
 class Hub:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -446,6 +459,12 @@ class Hub:
             self.caps = MemoryCaps()
         self.grouped_at: dict[str, float] = {}
         self.closed = False
+        self.degraded = False  # Redis unreachable at the last housekeeping tick
+
+    def check_store(self) -> None:
+        """Refuse new work while the shared store is known to be down (a stale tail is not an answer)."""
+        if self.degraded:
+            raise StoreUnavailable("the stream store is unreachable")
 
     # opening a stream: relay in the group first (L5), then the log is usable
     async def open(self, stream: str) -> MemoryLog | RedisLog | None:
@@ -518,6 +537,21 @@ class Hub:
                 logger.exception("playground housekeeping failed")
 
     async def tick_housekeeping(self) -> None:
+        if self.redis is None:
+            return await self._housekeep()
+        try:
+            await self.redis.ping()
+            await self._housekeep()
+        except STORE_ERRORS:
+            if not self.degraded:
+                logger.warning("playground: Redis unreachable, answering 503 degraded until it is back")
+            self.degraded = True
+            return
+        if self.degraded:
+            logger.warning("playground: Redis is back")
+        self.degraded = False
+
+    async def _housekeep(self) -> None:
         now = time.monotonic()
         for stream, log in list(self.logs.items()):
             await log.refresh()

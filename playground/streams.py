@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground import events, faults
 from playground.limits import Lease, client_keys
 from playground.log import (
+    STORE_ERRORS,
     DropConnection,
     Gap,
     Hub,
@@ -47,6 +50,8 @@ SSE_HEADERS = {
 }
 MAX_TIMEOUT = 30.0
 DEFAULT_TIMEOUT = 25.0
+DEGRADED_BODY = '{"error":"degraded","message":"the stream store is unreachable: retry shortly"}'
+logger = logging.getLogger(__name__)
 STREAM_PATH = re.compile(r"^/playground/(?P<stream>[^/]{1,64})/(?P<kind>events|poll)/$")
 
 
@@ -147,6 +152,24 @@ def request_header_bytes(method: str, raw_path: str, query: str, headers: list[t
 # --- async Django views ------------------------------------------------------------------------
 
 
+def degraded_503(view: Any) -> Any:
+    """A Redis outage answers 503 {"error": "degraded"} (with Retry-After), not a 500."""
+
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            get_hub().check_store()
+            return await view(request, *args, **kwargs)
+        except STORE_ERRORS:
+            logger.warning("playground view: stream store unavailable", exc_info=True)
+            response = HttpResponse(DEGRADED_BODY, status=503, content_type="application/json")
+            response["Retry-After"] = "5"
+            response["Cache-Control"] = "no-store"
+            return response
+
+    return wrapper
+
+
 async def _open_or_404(hub: Hub, stream: str) -> MemoryLog | RedisLog:
     log = await hub.open(stream)
     if log is None:
@@ -166,6 +189,7 @@ def _django_header_bytes(request: HttpRequest) -> int:
 
 
 @require_GET
+@degraded_503
 async def sse_events(request: HttpRequest, stream: str) -> HttpResponse:
     hub = get_hub()
     try:
@@ -199,6 +223,7 @@ async def sse_events(request: HttpRequest, stream: str) -> HttpResponse:
 
 
 @require_GET
+@degraded_503
 async def poll(request: HttpRequest, stream: str) -> HttpResponse:
     hub = get_hub()
     try:
@@ -227,6 +252,7 @@ async def poll(request: HttpRequest, stream: str) -> HttpResponse:
 
 
 @require_POST
+@degraded_503
 async def send(request: HttpRequest, stream: str) -> HttpResponse:
     """Publish a chat event (CSRF via middleware, login, rate limit); 202 {"id": n}."""
     user = await request.auser()
@@ -277,9 +303,27 @@ class StreamsApp:
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in scope.get("headers", [])}
         if not self._host_ok(headers.get("host", "")):
             return await self._json(send, 400, '{"error":"bad_host"}')
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, tracking_send, match, headers)
+        except STORE_ERRORS:  # Redis down: say so, never answer from a stale tail as if all were well
+            logger.warning("playground %s: stream store unavailable", match["kind"], exc_info=True)
+            if not started:
+                await self._json(send, 503, DEGRADED_BODY, [(b"retry-after", b"5")])
+            else:
+                await send({"type": "http.response.body", "body": b""})
+
+    async def _serve(self, scope: dict, receive: Any, send: Any, match: re.Match, headers: dict) -> None:
         query = scope.get("query_string", b"").decode("latin1")
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         hub = get_hub()
+        hub.check_store()
         try:
             log = await hub.open(match["stream"])
         except RoomsFull:

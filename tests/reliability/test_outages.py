@@ -104,12 +104,6 @@ async def test_redis_outage_pages_keep_serving_and_the_playground_recovers(
     assert run["resumed"][1]["error"] == "gap"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="playground/ has no Redis-outage state yet: during the outage a poll answers 200 from the "
-    "process's stale tail (no sign anything is wrong) and a new WebSocket fails in connect() (caps in "
-    "Redis) and is closed 1011 by Daphne; wanted: poll 503 {'error': 'degraded'}, WS close 4503",
-)
 async def test_redis_outage_playground_reports_degraded_state(
     tmp_path, transactional_db, redis_hub_settings, redis_proc, servers
 ):
