@@ -241,3 +241,19 @@ def test_learner_cannot_point_a_cohort(client_in, learner):
     assert client_in.post(f"/playground/experiments/{DROP}/assign/", {"cohort": cohort.pk}).status_code == 404
     assert client_in.post(f"/playground/experiments/{DROP}/assign/", {"cohort": "x"}).status_code == 404
     assert Announcement.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_lesson_sections_link_their_experiments_and_back(client_in):
+    from lessons.services import material_import
+    from tests.lessons.conftest import COURSE_SLUG, MATERIAL
+
+    material_import(path=MATERIAL)
+    body = client_in.get(f"/courses/{COURSE_SLUG}/real-time-communication-protocols/").content.decode()
+    assert 'href="/playground/experiments/sse-is-enough-for-a-live-dashboard/"' in body
+    assert 'href="/playground/experiments/buffering-proxies-break-streaming/"' in body
+    detail = client_in.get("/playground/experiments/sse-is-enough-for-a-live-dashboard/").content.decode()
+    assert (
+        f'href="/courses/{COURSE_SLUG}/real-time-communication-protocols/#real-time-communication-protocols"'
+        in detail
+    )
