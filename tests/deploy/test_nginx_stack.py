@@ -38,7 +38,7 @@ from tests.conftest import POSTGRES_URL, REDIS_URL, _reachable, require_service
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-STARTUP_TIMEOUT = 45.0
+STARTUP_TIMEOUT = 75.0  # ~12-20 s on an idle 2-core machine; generous for a busy one
 WAIT = 5.0  # seconds any single response, frame or event may take
 
 
@@ -483,6 +483,19 @@ def test_websocket_connects_through_nginx_and_receives(playground):
         )
     assert (event["id"], event["type"], event["data"]["text"]) == (sent, "chat", "over the websocket")
     assert pong["t"] == 5
+    # One JSON line at open and one at close, with duration and bytes (config/access_log.py).
+    path = f"/ws/playground/{room}/"
+    opened = _first(
+        playground.app_log, lambda line: line.get("event") == "ws_open" and line["path"] == path, "ws_open"
+    )
+    closed = _first(
+        playground.app_log, lambda line: line.get("event") == "ws_close" and line["path"] == path, "ws_close"
+    )
+    assert opened["ip"] == "127.0.0.1"
+    assert closed["bytes_in"] == len(json.dumps({"type": "ping", "t": 5}))
+    assert closed["bytes_out"] > 0
+    assert closed["frames_in"] == 1
+    assert closed["duration_ms"] > 0
 
 
 def test_sse_events_arrive_one_by_one_without_buffering(playground):
@@ -508,6 +521,14 @@ def test_sse_events_arrive_one_by_one_without_buffering(playground):
                 "chat",
                 text,
             )
+    # The stream is logged once, when it ends (it is served before Django: HttpAccessLog).
+    line = _first(
+        playground.app_log,
+        lambda line: line.get("event") == "http" and line["path"] == f"/playground/{room}/events/",
+        "the SSE access line",
+    )
+    assert (line["status"], line["streamed"], line["complete"]) == (200, True, False)
+    assert line["bytes"] > 0
 
 
 def test_long_polling_through_nginx(playground):

@@ -1,9 +1,16 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from deploy.run_prod import check_environment, parse_config, public_url, split_listen
 
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
 GOOD = {
-    "DJANGO_SECRET_KEY": "k" * 60,
+    "DJANGO_SECRET_KEY": "k3y-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP",
     "DATABASE_URL": "postgres://handshake@127.0.0.1:5432/handshake",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
@@ -82,3 +89,46 @@ def test_public_url_shows_the_port_only_when_it_is_not_the_default(tmp_path):
     assert public_url(trial) == "http://handshake.example.com:8080/"
     tls = parse_config(["--run-dir", str(tmp_path), "--tls-cert", "c.pem", "--tls-key", "k.pem"], env)
     assert public_url(tls) == "https://handshake.example.com/"
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HANDSHAKE_"))}
+    keep.pop("DATABASE_URL", None)
+    keep.pop("REDIS_URL", None)
+    return keep | extra
+
+
+@pytest.mark.slow
+def test_make_run_prod_names_what_is_missing_before_installing_anything():
+    result = subprocess.run(
+        ["make", "--no-print-directory", "run-prod"],  # noqa: S607
+        cwd=BASE_DIR,
+        env=_clean_env(DJANGO_SECRET_KEY="k" * 60),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "make run-prod needs DATABASE_URL REDIS_URL in the environment" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_failing_setup_step_stops_with_its_output(tmp_path):
+    env = _clean_env(
+        **GOOD | {"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"},  # nothing listens on port 1
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "deploy/run_prod.py", "--run-dir", str(tmp_path / "run"), "--no-import"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "run-prod: error: `manage.py migrate --noinput --verbosity 0` failed" in result.stderr
+    assert "connection" in result.stderr.lower()
