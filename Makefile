@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 
 .PHONY: help install run setup serve test unit e2e lint fmt migrations-check bench chromium wrk clean
-.PHONY: nginx prod-env run-prod stop-prod
+.PHONY: nginx prod-env run-prod stop-prod run-two
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ run: setup ## set everything up, then serve on http://$(HOST):$(PORT)
 serve: install ## serve with Daphne (HTTP + WebSockets, static files via whitenoise)
 	@echo "==> Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
 	@$(VENV)/bin/daphne -e tcp:port=$(PORT):backlog=1024:interface=$(HOST) --proxy-headers config.asgi:application
+
+run-two: setup ## two Daphne processes on PORT and PORT+1 sharing DATABASE_URL (PostgreSQL) and REDIS_URL (README "Faults")
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then echo "Error: make run-two needs DATABASE_URL (PostgreSQL) and REDIS_URL (README: Faults and guided experiments)." >&2; exit 2; fi
+	@P2=$$(( $(PORT) + 1 )); echo "==> Daphne A on http://$(HOST):$(PORT), Daphne B on http://$(HOST):$$P2 (Ctrl-C stops both)"; \
+	$(VENV)/bin/daphne -e tcp:port=$(PORT):backlog=1024:interface=$(HOST) config.asgi:application & A=$$!; \
+	$(VENV)/bin/daphne -e tcp:port=$$P2:backlog=1024:interface=$(HOST) config.asgi:application & B=$$!; \
+	trap 'kill $$A $$B 2>/dev/null' INT TERM EXIT; wait $$A $$B
 
 chromium: ## install Debian's chromium for browser tests if it is missing
 	@if [ -z "$(CHROMIUM)" ]; then \
