@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,23 +233,38 @@ def manage(config: Config, *args: str) -> str:
 
 
 def manage_together(config: Config, *commands: tuple[str, ...]) -> list[str]:
-    """Independent management commands at once (each pays Django's start-up; together it is paid once)."""
-    processes = [
-        (args, subprocess.Popen(  # noqa: S603
-            _manage_command(*args), cwd=BASE_DIR, env=config.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        ))
-        for args in commands
-    ]  # fmt: skip
-    outputs = []
-    for args, process in processes:
-        output = process.communicate()[0]
-        if process.returncode != 0:
-            for _, other in processes:
-                if other.poll() is None:
-                    other.kill()
-        outputs.append(_checked(args, process.returncode, output))
-    return outputs
+    """Independent management commands at once; the first one to fail stops the others."""
+    with tempfile.TemporaryDirectory() as scratch:
+        outputs = [Path(scratch) / f"{index}.out" for index in range(len(commands))]
+        processes = []
+        for args, output in zip(commands, outputs, strict=True):
+            with output.open("w") as sink:
+                processes.append(
+                    subprocess.Popen(  # noqa: S603
+                        _manage_command(*args),
+                        cwd=BASE_DIR,
+                        env=config.env,
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        while any(process.poll() is None for process in processes):
+            failed = next((p for p in processes if p.returncode not in (None, 0)), None)
+            if failed is not None:
+                break
+            time.sleep(0.1)
+        stopped = []
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                stopped.append(process)
+        results = [
+            (args, process.returncode, output.read_text(errors="replace"))
+            for args, process, output in zip(commands, processes, outputs, strict=True)
+            if process not in stopped
+        ]
+        return [_checked(*result) for result in sorted(results, key=lambda result: result[1] == 0)]
 
 
 def set_up(config: Config) -> None:
