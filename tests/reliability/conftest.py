@@ -1,5 +1,7 @@
 """Reliability fixtures: a private Redis, the test process's hub pointed at it, live Daphne processes."""
 
+import signal
+
 import pytest
 from channels.layers import channel_layers
 
@@ -11,7 +13,7 @@ from tests.reliability import live
 def redis_proc(tmp_path):
     proc = live.private_redis(tmp_path).start()
     yield proc
-    proc.stop()
+    proc.stop(signal.SIGKILL)
 
 
 @pytest.fixture
@@ -37,5 +39,5 @@ def redis_hub_settings(settings, redis_proc):
 def servers():
     started: list[live.Proc] = []
     yield started
-    for proc in started:
-        proc.stop()
+    for proc in started:  # teardown: no graceful shutdown to wait for
+        proc.stop(signal.SIGKILL)

@@ -46,13 +46,13 @@ class Proc:
         wait_port(self.port, timeout, self.proc)
         return self
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
         try:
-            self.proc.wait(15)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -61,6 +61,7 @@ class Proc:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # the port is free again (restart on the same port)
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
                 try:
                     s.bind(("127.0.0.1", self.port))
                     return

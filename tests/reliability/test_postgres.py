@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -92,7 +93,7 @@ def pg_site(tmp_path_factory):
         yield {"name": name, "url": url, "env": env, "admin": admin, "servers": procs, **setup}
     finally:
         for proc in procs:
-            proc.stop()
+            proc.stop(signal.SIGKILL)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
