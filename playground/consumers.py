@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import functools
 import json
 import logging
+import struct
+import termios
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -27,6 +32,7 @@ from playground.log import (
     DropConnection,
     RoomsFull,
     Tap,
+    conf,
     deliver,
     dumps,
     get_hub,
@@ -39,11 +45,58 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 4096
 CLOSE_DROPPED = 4000  # a fault plan ended this connection (reconnect and resume)
-CLOSE_BAD_CURSOR = 4008  # malformed ?after= (1008 is refused to applications, like 1009)
+CLOSE_BAD_CURSOR = 4008  # malformed ?after=, or a reader too slow to keep up (1008 is refused to apps)
 CLOSE_TOO_BIG = 4009  # frame over 4 KiB: RFC 6455's 1009, which Daphne does not let applications send
 CLOSE_UNKNOWN_STREAM = 4404
 CLOSE_TOO_MANY = 4429
 CLOSE_DEGRADED = 4503  # the shared stream store (Redis) is unreachable: reconnect with backoff
+
+
+def find_transport(send: Any, depth: int = 0) -> Any | None:
+    """The Twisted transport behind Daphne's ``send`` (``partial(server.handle_reply, protocol)``),
+    found through the middlewares' closures; None under any other server or in tests.
+
+    ASGI gives an application no backpressure signal and Daphne accepts every ``send()`` at once, so
+    this is the only place to see how much a stalled reader has left unread.
+    """
+    if depth > 8:
+        return None
+    if isinstance(send, functools.partial):
+        for arg in send.args:
+            transport = getattr(arg, "transport", None)
+            for _ in range(4):  # Daphne's WS protocol sits on the HTTP channel, which sits on TCP
+                if transport is None or type(transport).__name__ in ("Server", "Client", "Port"):
+                    break
+                transport = getattr(transport, "transport", None)
+            if transport is not None and hasattr(transport, "_tempDataLen"):
+                return transport
+        return find_transport(send.func, depth + 1)
+    owner = getattr(send, "__self__", None)  # a bound method, e.g. channels' InstanceSessionWrapper.send
+    if owner is not None:
+        inner = getattr(owner, "real_send", None) or getattr(owner, "send", None)
+        if inner is not None and inner is not send:
+            return find_transport(inner, depth + 1)
+    for cell in getattr(send, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if callable(value) and (found := find_transport(value, depth + 1)) is not None:
+            return found
+    return None
+
+
+def backlog_bytes(transport: Any) -> int:
+    """Bytes sent to this reader and not yet read: Twisted's write buffer plus, on Linux, the
+    kernel's send queue (SIOCOUTQ), which on loopback absorbs megabytes before Twisted buffers any."""
+    try:
+        pending = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        outq = fcntl.ioctl(transport.socket.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        pending += struct.unpack("i", outq)[0]
+    return pending
 
 
 def taps_for(conn: str, scope: dict) -> Tap | None:
@@ -124,8 +177,14 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
                 self.log, after, transport="ws", conn=self.conn, tap=tap, hello_extra=extra, newest=newest
             )
             # The learner's fault plans (playground/faults.py): drop, latency, loss, pause, offline, restart.
+            transport = find_transport(self.base_send)
+            limit = conf("PLAYGROUND_WS_MAX_BACKLOG_BYTES")
             async for item in faults.guarded(items, keys=keys, conn=self.conn, transport="ws"):
                 await self.send(text_data=item.json())
+                if transport is not None and backlog_bytes(transport) > limit:
+                    # The reader stopped reading: stop queueing for it (memory stays bounded) and tell it;
+                    # it resumes with ?after=<last id> and sees what it missed (or a gap).
+                    return await self.close(code=CLOSE_BAD_CURSOR, reason="reader too slow")
         except DropConnection as drop:
             await self.close(
                 code=getattr(drop, "code", CLOSE_DROPPED), reason=getattr(drop, "reason", "dropped")

@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "PLAYGROUND_POLL_KEEPALIVE_SECONDS": 60.0,
     "PLAYGROUND_POLL_PRESENCE_SECONDS": 15.0,
     "PLAYGROUND_SSE_RETRY_MS": 3000,
+    "PLAYGROUND_WS_MAX_BACKLOG_BYTES": 2
+    * 1024
+    * 1024,  # unread bytes queued for one socket before 4008 (> a full replay)
     "PLAYGROUND_SSE_LIFETIME_SECONDS": 900.0,
     "PLAYGROUND_STORE": "",  # "", "memory" or "redis"; "" means redis when REDIS_URL is set
 }

@@ -300,3 +300,50 @@ async def test_disconnect_releases_lease_and_presence():
     assert hub.logs["room-t"].local["ws"] == 0
     assert hub.logs["room-t"].waiters == 0
     assert hub.caps.open == {}
+
+
+def test_find_transport_through_middleware_wrappers():
+    import functools
+    import socket as socket_mod
+
+    from playground.consumers import backlog_bytes, find_transport
+
+    class Server:  # stands in for twisted.internet.tcp.Server
+        def __init__(self, sock):
+            self.socket, self.dataBuffer, self.offset, self._tempDataLen = sock, b"x" * 100, 40, 7
+
+    class Channel:
+        def __init__(self, tcp):
+            self.transport = tcp
+
+    class Protocol:
+        def __init__(self, channel):
+            self.transport = channel
+
+    class SessionWrapper:
+        def __init__(self, send):
+            self.real_send = send
+
+        async def send(self, message):
+            await self.real_send(message)
+
+    async def handle_reply(protocol, message):
+        return None
+
+    a, b = socket_mod.socketpair()
+    try:
+        tcp = Server(a)
+        daphne_send = functools.partial(handle_reply, Protocol(Channel(tcp)))
+
+        async def access_log_send(message):
+            await daphne_send(message)
+
+        assert find_transport(SessionWrapper(access_log_send).send) is tcp
+        assert backlog_bytes(tcp) == 67  # 60 unwritten + 7 pending, nothing in the kernel queue
+        a.send(b"y" * 1000)  # b never reads: SIOCOUTQ counts what it has not taken
+        assert backlog_bytes(tcp) >= 67
+        assert find_transport(lambda message: None) is None
+        assert backlog_bytes(object()) == 0
+    finally:
+        a.close()
+        b.close()
