@@ -278,6 +278,7 @@ def test_pages_and_health_check_load_through_nginx(stack):
     assert home.headers["server"] == "nginx"  # no version (server_tokens off)
     csrf_cookie = next(h for h in login.headers.get_list("set-cookie") if h.startswith("csrftoken="))
     assert "Secure" in csrf_cookie
+    assert "HttpOnly" in csrf_cookie
 
 
 def test_both_daphne_processes_serve_requests(stack):
@@ -418,6 +419,8 @@ def playground(stack) -> Stack:
     assert response.status_code == 302, response.text[:500]
     stack.remember(response)
     assert "sessionid" in stack.cookies
+    session_cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("sessionid="))
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in session_cookie.split(";")}
     return stack
 
 
