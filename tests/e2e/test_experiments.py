@@ -81,3 +81,39 @@ class ExperimentJourneyTests(BrowserTestCase):
         )  # replayed after Last-Event-ID (retry: 3 s, a tick a second)
         # The browser logs the drop's 503 answer to the held poll as a failed load: expected, nothing else.
         assert [e for e in errors if "status of 503" not in e] == []
+
+
+class PlaygroundFaultControlsTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        UserFactory(username="learner", display_name="Lee Learner")
+
+    def test_inject_drop_and_latency_from_the_playground_then_heal_all(self) -> None:
+        page = self.page
+        self.log_in(page, "learner")
+        page.goto(self.url("/playground/"))
+        page.get_by_role("button", name="Connect all", exact=True).click()
+        ws = page.locator('[data-pane="ws"]')
+        expect(ws.locator('[data-role="state"]')).to_have_text("open")
+        expect(ws.locator('[data-metric="events"]')).not_to_have_text("0", timeout=10_000)
+
+        page.get_by_label("Fault", exact=True).select_option("drop")
+        page.get_by_label("on", exact=True).select_option("ws")
+        page.get_by_role("button", name="Inject").click()
+        expect(page.locator('[data-role="fault-message"]')).to_have_text("drop injected.")
+        expect(ws.locator('[data-metric="reconnects"]')).to_have_text("1", timeout=15_000)
+        expect(ws.locator('[data-role="log"]')).to_contain_text("close 4000")
+        expect(ws.locator('[data-role="state"]')).to_have_text("open", timeout=15_000)
+        expect(ws.locator('[data-metric="gaps"]')).to_have_text(
+            "0 (0) / 0"
+        )  # resumed with ?after=: nothing lost
+        expect(page.locator('[data-pane="sse"] [data-metric="reconnects"]')).to_have_text("0")  # only the WS
+
+        page.get_by_label("Fault", exact=True).select_option("latency")
+        page.get_by_label("on", exact=True).select_option("all")
+        page.get_by_label("Delay (ms)").fill("300")
+        page.get_by_role("button", name="Inject").click()
+        strip = page.locator('[data-role="fault-strip"]')
+        expect(strip).to_contain_text("latency (ms=300, jitter_ms=0, seconds=10) on all my panes")
+        page.get_by_role("button", name="Heal all").click()
+        expect(strip).to_have_text("none")
