@@ -56,13 +56,13 @@ def _payload(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     return payload
 
 
-def _conn(learner: str, value: Any) -> str | JsonResponse | None:
+async def _conn(learner: str, value: Any) -> str | JsonResponse | None:
     """None for every connection of the learner; else one of theirs (anyone else's, or none: 404)."""
     if value is None or value == "all":
         return None
     if not isinstance(value, str) or not CONN_RE.match(value):
         return _error(400, "invalid", "conn must be a connection id (letters, digits, - and _, at most 40)")
-    if not faults.registry.owns(learner, value):
+    if not faults.registry.owns(learner, value) and not await faults.bus.known(learner, value):
         return _error(
             404, "unknown_connection", "no connection of yours has this id (is its pane connected?)"
         )
@@ -76,11 +76,16 @@ async def fault_list(request: HttpRequest) -> HttpResponse:
     if isinstance(learner, HttpResponse):
         return learner
     if request.method == "GET":
-        return _ok(faults.registry.snapshot(learner))
+        snapshot = faults.registry.snapshot(learner)
+        local = {c["conn"] for c in snapshot["connections"]}
+        for conn, transport in sorted((await faults.bus.connections(learner)).items()):
+            if conn not in local:  # held by another Daphne process (REDIS_URL)
+                snapshot["connections"].append({"conn": conn, "transport": transport, "open": True})
+        return _ok(snapshot)
     payload = _payload(request)
     if isinstance(payload, HttpResponse):
         return payload
-    conn = _conn(learner, payload.get("conn"))
+    conn = await _conn(learner, payload.get("conn"))
     if isinstance(conn, HttpResponse):
         return conn
     unknown = sorted(set(payload) - {"kind", "params", "conn"})
@@ -91,6 +96,14 @@ async def fault_list(request: HttpRequest) -> HttpResponse:
         plan = faults.registry.add(learner, payload["kind"], params, conn)
     except faults.FaultError as exc:
         return _error(400, "invalid", str(exc))
+    await faults.bus.publish(  # the other Daphne processes (REDIS_URL) apply it to their connections
+        op="add",
+        learner=learner,
+        kind=payload["kind"],
+        params=params,
+        conn=conn,
+        id=plan.id if plan else None,
+    )
     snapshot = faults.registry.snapshot(learner)
     fault = plan.as_dict(faults.clock()) if plan else {"kind": "drop", "params": {}, "conn": conn}
     return _ok({"fault": fault, **snapshot}, status=201)
@@ -108,8 +121,9 @@ async def fault_heal(request: HttpRequest) -> HttpResponse:
     plan_id = payload.get("id")
     if plan_id is not None and (not isinstance(plan_id, int) or isinstance(plan_id, bool) or plan_id < 1):
         return _error(400, "invalid", "id must be a positive integer (a fault's id)")
-    conn = _conn(learner, payload.get("conn"))
+    conn = await _conn(learner, payload.get("conn"))
     if isinstance(conn, HttpResponse):
         return conn
     healed = faults.registry.heal(learner, conn=conn, plan_id=plan_id)
+    await faults.bus.publish(op="heal", learner=learner, conn=conn, id=plan_id)
     return _ok({"healed": healed, **faults.registry.snapshot(learner)})

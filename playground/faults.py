@@ -8,8 +8,8 @@ learners' ticker connections, are never touched.
 A ``Guard`` wraps ``deliver()`` for one WebSocket or SSE connection: a reader task pulls items into a
 queue (stamped on arrival), the writer side applies the plans (loss, latency with order kept, pause,
 buffering proxy) and can be kicked at once (drop, offline, restart) without waiting for the next item.
-Long polls go through ``guard_poll()``. The registry is per process (REDIS_URL deployments: a fault
-reaches the connections held by the process that answered the POST; the page says so).
+Long polls go through ``guard_poll()``. The registry is per process; with REDIS_URL the ``Bus`` carries
+every fault and heal to the other processes and keeps the learner's connection ids in Redis.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def plan_seconds(kind: str, params: dict[str, Any]) -> float:
 # --- the registry ------------------------------------------------------------------------------
 
 
-_ids = itertools.count(1)
+_ids = itertools.count(secrets.randbelow(1 << 30) + 1)  # distinct across processes (heal by id)
 
 
 @dataclass(slots=True)
@@ -226,17 +226,27 @@ class Registry:
         st.reset_done.add(conn)
         return True
 
-    def add(self, learner: str, kind: str, params: dict[str, Any], conn: str | None) -> Plan | None:
+    def add(
+        self,
+        learner: str,
+        kind: str,
+        params: dict[str, Any],
+        conn: str | None,
+        *,
+        plan_id: int | None = None,
+        remote: bool = False,
+    ) -> Plan | None:
+        """Apply a fault here; ``remote`` when another process received the POST (no limit re-checked)."""
         st = self.prune(learner) or self.state(learner)
         now = clock()
         if kind == "drop":
             self.kick(st, conn, FaultClose(CLOSE_DROPPED, "dropped (fault)"), polls_pending=True)
             return None
-        if len(st.plans) >= MAX_PLANS_PER_LEARNER:
+        if not remote and len(st.plans) >= MAX_PLANS_PER_LEARNER:
             raise FaultError(f"at most {MAX_PLANS_PER_LEARNER} faults at once: heal some first")
         if kind in ("offline", "restart"):
             conn = None  # the whole learner goes offline / the whole server restarts
-        plan = Plan(next(_ids), learner, kind, params, conn, now, now + plan_seconds(kind, params))
+        plan = Plan(plan_id or next(_ids), learner, kind, params, conn, now, now + plan_seconds(kind, params))
         st.plans.append(plan)
         if kind == "offline":
             self.kick(st, None, FaultClose(CLOSE_OFFLINE, "offline (emulated)"))
@@ -301,6 +311,109 @@ class Registry:
 registry = Registry()
 
 
+# --- several processes (REDIS_URL) -----------------------------------------------------------------
+
+FAULT_GROUP = "playground.faults"
+CONN_TTL = 600
+
+
+class Bus:
+    """With REDIS_URL, faults and heals reach every Daphne process: one channel-layer message per
+    process per fault (group ``playground.faults``), and each learner's connection ids live in Redis
+    so the process that answers the POST knows connections held by the others."""
+
+    def __init__(self) -> None:
+        self.origin = secrets.token_hex(6)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task | None = None
+        self.channel: str | None = None
+
+    @staticmethod
+    def redis() -> Any:
+        from playground.log import get_hub
+
+        return get_hub().redis
+
+    async def ensure(self) -> None:
+        """Join the group once per process (event loop), so faults posted elsewhere arrive here."""
+        if self.redis() is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self.loop is loop and self.task is not None and not self.task.done():
+            return
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        self.channel = await layer.new_channel(prefix="playground-faults.")
+        await layer.group_add(FAULT_GROUP, self.channel)
+        self.loop, self.task = (
+            loop,
+            loop.create_task(self._listen(layer, self.channel), name="playground-faults"),
+        )
+
+    async def _listen(self, layer: Any, channel: str) -> None:
+        while True:
+            try:
+                msg = await layer.receive(channel)
+                if msg.get("origin") != self.origin:
+                    self.apply(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a malformed message must not end the listener
+                await asyncio.sleep(0.2)
+
+    def apply(self, msg: dict[str, Any]) -> None:
+        if msg.get("op") == "add":
+            registry.add(
+                msg["learner"], msg["kind"], msg["params"], msg["conn"], plan_id=msg["id"], remote=True
+            )
+        elif msg.get("op") == "heal":
+            registry.heal(msg["learner"], conn=msg["conn"], plan_id=msg["id"])
+
+    async def publish(self, **msg: Any) -> None:
+        if self.redis() is None:
+            return
+        await self.ensure()
+        from channels.layers import get_channel_layer
+
+        await get_channel_layer().group_send(
+            FAULT_GROUP, {"type": "playground.fault", "origin": self.origin, **msg}
+        )
+
+    async def announce(self, learner: str, conn: str, transport: str) -> None:
+        redis = self.redis()
+        if redis is None:
+            return
+        await self.ensure()
+        with contextlib.suppress(Exception):  # best effort: the POST then answers 404 for that pane
+            key = f"playground:faults:conns:{learner}"
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, conn, transport)
+                pipe.expire(key, CONN_TTL)
+                await pipe.execute()
+
+    async def connections(self, learner: str) -> dict[str, str]:
+        """conn id -> transport for the learner's connections on every process (empty without Redis)."""
+        redis = self.redis()
+        if redis is None:
+            return {}
+        with contextlib.suppress(Exception):
+            rows = await redis.hgetall(f"playground:faults:conns:{learner}")
+            return {k.decode(): v.decode() for k, v in rows.items()}
+        return {}
+
+    async def known(self, learner: str, conn: str) -> bool:
+        redis = self.redis()
+        if redis is None:
+            return False
+        with contextlib.suppress(Exception):
+            return bool(await redis.hexists(f"playground:faults:conns:{learner}", conn))
+        return False
+
+
+bus = Bus()
+
+
 def learner_key(keys: list[str]) -> str | None:
     """The session key among the cap keys (``client_keys``); anonymous clients without one get no faults."""
     return next((k for k in keys if k.startswith("s:")), None)
@@ -360,6 +473,7 @@ class Guard:
 
         reader = asyncio.create_task(read())
         try:
+            await bus.announce(self.learner, self.conn, self.transport)
             if refused := registry.refusal(self.learner, self.conn):
                 raise refused
             reset_pending = registry.take_reset(self.learner, self.conn)
@@ -469,6 +583,7 @@ async def guard_poll(
         return await work
     st = registry.state(learner)
     registry.seen(learner, conn, kind)
+    await bus.announce(learner, conn, kind)
     refused = registry.refusal(learner, conn)
     restarted = not refused and after is not None and registry.take_reset(learner, conn)
     if refused or restarted or conn in st.pending_drop:

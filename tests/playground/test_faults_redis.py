@@ -109,3 +109,33 @@ async def scenario(port_a: int, port_b: int) -> None:
 
 def test_fault_drop_on_one_process_resumes_on_the_other_without_gap(two_servers):  # noqa: F811
     asyncio.run(scenario(*two_servers))
+
+
+async def fault_crosses_processes(port_a: int, port_b: int) -> None:
+    stream = f"room-fault-{secrets.token_hex(4)}"
+    a, b = f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"
+    async with asyncio.timeout(30), httpx.AsyncClient(base_url=f"http://{a}", timeout=20) as on_a:
+        token = await log_in(on_a)
+        cookie = f"sessionid={on_a.cookies['sessionid']}"
+        # The learner's socket is held by B; the fault POST lands on A (as behind a load balancer).
+        ws = await websockets.connect(
+            f"ws://{b}/ws/playground/{stream}/?conn=pane-b",
+            origin=f"http://{b}",
+            additional_headers={"Cookie": cookie},
+        )
+        assert json.loads(await ws.recv())["type"] == "hello"
+        listing = (await on_a.get("/playground/faults/")).json()
+        assert {"conn": "pane-b", "transport": "ws", "open": True} in listing["connections"]
+        r = await on_a.post(
+            "/playground/faults/", json={"kind": "drop", "conn": "pane-b"}, headers={"X-CSRFToken": token}
+        )
+        assert r.status_code == 201, r.text
+        assert await close_code(ws) == 4000
+        other = await on_a.post(
+            "/playground/faults/", json={"kind": "drop", "conn": "not-mine"}, headers={"X-CSRFToken": token}
+        )
+        assert other.status_code == 404
+
+
+def test_fault_posted_to_one_process_reaches_the_learners_socket_on_the_other(two_servers):  # noqa: F811
+    asyncio.run(fault_crosses_processes(*two_servers))
