@@ -88,6 +88,13 @@ class Server:
     shared: bool = False  # --quick: one server serves several benchmarks; `with` leaves it running
 
     def start(self, timeout: float = 60.0) -> Server:
+        return self.spawn().wait(timeout)
+
+    def wait(self, timeout: float = 60.0) -> Server:
+        wait_port(self.port, timeout, self.proc)
+        return self
+
+    def spawn(self) -> Server:
         argv = ["taskset", "-c", SERVER_CPU, *self.argv] if pinning() else self.argv
         with self.log.open("ab") as log:
             log.write(f"\n=== {self.name}: {' '.join(argv)}\n".encode())
@@ -96,7 +103,6 @@ class Server:
                 argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.started.append(time.monotonic())
-        wait_port(self.port, timeout, self.proc)
         return self
 
     @property

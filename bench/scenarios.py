@@ -10,6 +10,7 @@ import re
 import statistics
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class Sizes:
     def quick(cls) -> Sizes:
         return cls(
             wrk_seconds=1.0,
-            echo_seconds=1.0,
+            echo_seconds=0.5,
             echo_clients=10,
             rtt_seconds=1.0,
             fanout_events=5,
@@ -173,9 +174,13 @@ def http_pages(ctx: Context) -> None:
         ("dashboard_500_ratio", seed["dashboard_path"], cookie),
     ]
     with ctx.daphne() as server:
-        warm = [("/bench/ok/", ""), *[(p, c) for _, p, c in pages]] if ctx.sizes.warm_each else []
-        for path, c in warm:  # warm-up: imports, caches, the first database connection
-            wrk(server.port, path, 1, cookie=c, connections=1)
+        for path, c in [("/bench/ok/", ""), *[(p, c) for _, p, c in pages]]:
+            # warm-up: imports, template compilation, the first database connection
+            request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", headers={"Cookie": c})
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+                response.read()
+            if ctx.sizes.warm_each:
+                wrk(server.port, path, 1, cookie=c, connections=1)
             wait_idle(server)
         base = [wrk(server.port, "/bench/ok/", secs)]
         say(f"  baseline ok view: {base[0]['rps']:.0f} req/s")
@@ -277,8 +282,10 @@ def ws_echo(ctx: Context) -> None:
 
     rates: dict[str, dict[int, list[float]]] = {name: {1: [], n: []} for name in servers}
     try:
+        for server in servers.values():  # start together, wait together
+            server.spawn()
         for server in servers.values():
-            server.start()
+            server.wait()
         for name, uri in uris.items():  # warm-up: imports, the first database connection
             asyncio.run(echo_rate(uri, 2, 0.5, origin(name)))
         for clients_n in (1, n):
