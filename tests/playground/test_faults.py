@@ -421,6 +421,7 @@ async def test_loss_drops_poll_answers_and_the_cursor_retry_gets_them(ann):
     assert [e["id"] for e in body["events"]] == [1, 2]
 
 
+@pytest.mark.slow
 async def test_pause_stops_writes_and_heartbeats_then_bursts_in_order(ann):
     comm = ann.socket("/ws/playground/room-f/?after=0&conn=ws1")
     await comm.connect()
@@ -463,6 +464,7 @@ async def test_buffering_proxy_holds_sse_until_8_kib(ann, settings):
     await comm.wait(timeout=2)
 
 
+@pytest.mark.slow
 async def test_buffering_proxy_releases_poll_answers_in_batches(ann):
     await publish(1)
     await poll_once(ann, b"after=1&timeout=0&conn=sp1")
