@@ -15,6 +15,13 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null || command -v chromium-brows
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 
+# $(call apt_install,PACKAGE,WHY): install a Debian package (as root, or with sudo).
+define apt_install
+	echo "==> Installing $(1) (Debian package) $(2)"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null
+endef
+
 .PHONY: help install run setup serve test unit e2e lint fmt migrations-check bench chromium wrk clean
 .PHONY: nginx prod-env run-prod stop-prod run-two
 
@@ -57,9 +64,7 @@ run-two: setup ## two Daphne processes on PORT and PORT+1 sharing DATABASE_URL (
 
 chromium: ## install Debian's chromium for browser tests if it is missing
 	@if [ -z "$(CHROMIUM)" ]; then \
-		echo "==> Installing chromium (Debian package) for browser tests"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
+		$(call apt_install,chromium,for browser tests); \
 	fi
 
 test: install chromium nginx wrk ## the whole suite: unit and integration, then browser journeys
@@ -92,9 +97,7 @@ fmt: install ## format and autofix
 
 nginx: ## install Debian's nginx (the production stack test needs it) if it is missing
 	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
-		echo "==> Installing nginx (Debian package) for the production stack"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; fi; \
+		$(call apt_install,nginx,for the production stack); \
 	fi
 
 prod-env:
@@ -109,9 +112,7 @@ stop-prod: ## stop a `make run-prod` started elsewhere (same HANDSHAKE_RUN_DIR)
 
 wrk: ## install Debian's wrk (HTTP load for make bench and its smoke test) if it is missing
 	@if ! command -v wrk >/dev/null 2>&1; then \
-		echo "==> Installing wrk (Debian package) for the benchmarks"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; \
+		$(call apt_install,wrk,for the benchmarks); \
 	fi
 
 bench: install wrk ## run the benchmark suite (under 10 min) and write BENCHMARKS.md + bench/results.json
