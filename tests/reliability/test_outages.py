@@ -62,7 +62,10 @@ async def _outage(tmp_path, redis_hub_settings, redis_proc, servers) -> dict:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         pages = [(await client.get(path)).status_code for path in ("/", "/courses/", "/accounts/login/")]
         health = await client.get("/healthz")
-    during = await playground_state(server)
+    # The hub notices on its next Redis call or housekeeping ping (every second): give it a few.
+    deadline = time.monotonic() + 10
+    while (during := await playground_state(server))[0] == 200 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
     ws_during = await ws_first_message(server)
 
     await asyncio.to_thread(redis_proc.start)
