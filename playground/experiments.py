@@ -90,8 +90,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         duration=8,
         material="Match protocols to requirements: a one-way feed does not need a bidirectional socket.",
         explanation=(
-            "Both transports kept one connection open: SSE made {sse.requests} request(s) and the WebSocket "
-            "{ws.requests} upgrade. Median latency was {sse.latency_p50_ms} ms for SSE and {ws.latency_p50_ms} ms "
+            "Each transport kept the one connection it opened at set-up: during the run SSE made {sse.requests} "
+            "new request(s) and the WebSocket {ws.requests}. Median latency was {sse.latency_p50_ms} ms for SSE and {ws.latency_p50_ms} ms "
             "for the WebSocket, and they received {sse.events} and {ws.events} events. SSE's text framing "
             "(id, event and data lines) cost {sse.bytes} bytes against {ws.bytes} for WebSocket frames, a "
             "small premium for automatic reconnection with Last-Event-ID and plain HTTP."
@@ -100,9 +100,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         slug="what-long-polling-costs",
         title="What long polling costs in requests and header bytes",
-        summary="Long polling, short polling every second and SSE on the same ticker.",
-        question="Per event delivered, how many HTTP requests will short polling (every second) make compared "
-        "with long polling?",
+        summary="Long polling, short polling every half second and SSE on the same ticker.",
+        question="The ticker publishes once a second. Per event delivered, how many HTTP requests will short "
+        "polling every half second make compared with long polling?",
         choices=(
             ("same", "The same: both make one request per event"),
             ("short-more", "Short polling makes more, many of them empty; long polling about one per event"),
@@ -116,11 +116,12 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         panes=("long_poll", "short_poll", "sse"),
         stream="ticker",
         duration=10,
-        poll_interval_ms=1000,
+        poll_interval_ms=500,
         material="Every poll pays for a full HTTP request and response head; a stream pays once.",
         explanation=(
             "Long polling made {long_poll.requests} requests for {long_poll.events} events and short polling "
-            "{short_poll.requests} requests for {short_poll.events} events; SSE needed {sse.requests}. Each "
+            "{short_poll.requests} requests for {short_poll.events} events (about half of them came back empty); SSE "
+            "needed {sse.requests} new requests: its one stream was opened at set-up. Each "
             "request carries its headers both ways: {long_poll.bytes} bytes for long polling and "
             "{short_poll.bytes} for short polling against {sse.bytes} for the SSE stream."
         ),
@@ -146,9 +147,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         chat=True,
         material="Bidirectional, low-latency messaging is what WebSockets are for.",
         explanation=(
-            "The WebSocket sent its messages as frames on the open socket ({ws.requests} connection, round trip "
-            "{ws.rtt_ms} ms); the SSE pane had to make a separate POST per message ({sse.requests} requests in "
-            "all, round trip {sse.rtt_ms} ms). SSE is one-way: fine for a feed, awkward for chat."
+            "The WebSocket sent its messages as frames on the socket it already had open ({ws.requests} new "
+            "requests, send-to-echo round trip {ws.rtt_ms} ms); the SSE pane had to make a separate POST per "
+            "message ({sse.requests} requests, round trip {sse.rtt_ms} ms). SSE is one-way: fine for a feed, awkward for chat."
         ),
     ),
     Experiment(

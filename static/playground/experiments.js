@@ -1,7 +1,7 @@
 // Guided experiments: set up the playground's own panes and clients (their recovery logic: WS backoff +
 // jitter with ?after=, EventSource with Last-Event-ID, polls resuming from their cursor, 410 gaps
 // reported), inject the experiment's faults, then measure each transport and post the result table.
-import { Pane, now, percentile, utf8Length } from "./pane.js";
+import { Pane, clock, now, percentile, utf8Length } from "./pane.js";
 import { PollClient } from "./poll_client.js";
 import { SseClient } from "./sse_client.js";
 import { WsClient } from "./ws_client.js";
@@ -209,7 +209,30 @@ function setRunState(text, tone = "") {
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
+// Latency needs the page's clock offset, which comes from WebSocket ping/pong. Without a WebSocket pane,
+// a short-lived socket measures it (five pings, the min-RTT sample wins) and closes.
+function calibrateClock() {
+  if (experiment.panes.includes("ws") || clock.offset !== null) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}${streamConfig.wsPath}?conn=clock-probe`);
+  let sent = 0;
+  ws.onopen = () => {
+    const ping = () => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (sent++ >= 5) { ws.close(1000, "clock measured"); return; }
+      ws.send(JSON.stringify({ type: "ping", t: now() }));
+      setTimeout(ping, 200);
+    };
+    ping();
+  };
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === "pong") clock.sample(msg.t, now(), msg.ts);
+  };
+}
+
 function setup() {
+  calibrateClock();
   for (const root of area.querySelectorAll("[data-pane]")) {
     const key = root.dataset.pane;
     if (clients[key]) continue;
@@ -280,6 +303,7 @@ async function run() {
 
 if (area && setupButton) {
   setupButton.addEventListener("click", setup);
+  setupButton.disabled = false; // enabled only once this module is ready (the HTML ships it disabled)
   runButton.addEventListener("click", run);
   area.querySelector('[data-action="heal-all"]').addEventListener("click", healAll);
   setInterval(() => Object.values(panes).forEach((p) => p.render()), 500);
