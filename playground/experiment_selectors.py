@@ -80,3 +80,24 @@ def cohorts_taught_by(*, user) -> list:
     if not user.is_authenticated:
         return []
     return list(Cohort.objects.taught_by(user).order_by("name").distinct())
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    answered: int
+    correct: int
+    runs: int
+    recent: list[PredictionAnswer]
+
+
+def prediction_summary(*, user, recent: int = 5) -> PredictionSummary:
+    """The learner's "predict" practice questions and runs, for their history (three queries)."""
+    counts = PredictionAnswer.objects.filter(user=user).aggregate(
+        answered=Count("pk"), correct=Count("pk", filter=Q(is_correct=True))
+    )
+    return PredictionSummary(
+        answered=counts["answered"],
+        correct=counts["correct"],
+        runs=ExperimentRun.objects.filter(user=user).count(),
+        recent=list(PredictionAnswer.objects.filter(user=user)[:recent]),
+    )

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from courses import cohort_services
 from playground import experiment_selectors as selectors
 from playground import experiment_services as services
-from playground.experiments import TRANSPORT_NAMES, Experiment, experiment_get, explanation_for
+from playground.experiments import EXPERIMENTS, TRANSPORT_NAMES, Experiment, experiment_get, explanation_for
 from playground.log import conf
 
 MAX_RESULTS_BYTES = 16_384
+TITLES = {e.slug: e.title for e in EXPERIMENTS}
 
 
 def _experiment_or_404(slug: str) -> Experiment:
@@ -36,6 +37,19 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
         selectors.prediction_history(user=request.user, limit=20) if request.user.is_authenticated else []
     )
     return render(request, "playground/experiment_list.html", {"rows": rows, "history": history})
+
+
+@login_required
+@require_GET
+def experiment_history(request: HttpRequest) -> HttpResponse:
+    """The learner's predict questions and runs: a partial for "My learning" (htmx), or a page."""
+    summary = selectors.prediction_summary(user=request.user)
+    recent = [(p, TITLES.get(p.experiment, p.experiment)) for p in summary.recent]
+    context = {"summary": summary, "recent": recent}
+    template = "playground/experiment_history.html"
+    if getattr(request, "htmx", False):
+        template += "#experiment-history"
+    return render(request, template, context)
 
 
 def _stream_config(request: HttpRequest, stream: str) -> dict:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("faults/", fault_views.fault_list, name="fault-list"),
     path("faults/heal/", fault_views.fault_heal, name="fault-heal"),
     path("experiments/", experiment_views.experiment_list, name="experiment-list"),
+    path("experiments/history/", experiment_views.experiment_history, name="experiment-history"),
     path("experiments/<slug:slug>/", experiment_views.experiment_detail, name="experiment-detail"),
     path("experiments/<slug:slug>/predict/", experiment_views.experiment_predict, name="experiment-predict"),
     path(

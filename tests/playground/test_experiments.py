@@ -257,3 +257,31 @@ def test_lesson_sections_link_their_experiments_and_back(client_in):
         f'href="/courses/{COURSE_SLUG}/real-time-communication-protocols/#real-time-communication-protocols"'
         in detail
     )
+
+
+def test_experiment_history_query_count_and_partial(client_in, learner, django_assert_num_queries):
+    for choice, correct in [("none-lose", True), ("all-lose", False), ("ws-loses", False)]:
+        PredictionAnswer.objects.create(
+            user=learner, experiment=DROP, choice=choice, is_correct=correct, answered_at="2026-01-01T00:00Z"
+        )
+    ExperimentRun.objects.create(user=learner, experiment=DROP, created_at="2026-01-01T00:00Z")
+    with django_assert_num_queries(5):  # session, user, counts, runs, recent
+        r = client_in.get("/playground/experiments/history/", headers={"HX-Request": "true"})
+    body = r.content.decode()
+    assert "<html" not in body
+    assert (
+        "<strong>3</strong> answered, <strong>1</strong> right. Experiments run: <strong>1</strong>." in body
+    )
+    assert body.count("· predict ·") == 3
+    assert "Who recovers from a dropped connection, and how" in body
+
+
+def test_experiment_history_empty_and_anonymous(client_in):
+    assert "No predictions yet." in client_in.get("/playground/experiments/history/").content.decode()
+    assert Client().get("/playground/experiments/history/").status_code == 302
+
+
+def test_my_learning_loads_the_experiment_history(client_in):
+    body = client_in.get("/my-learning/").content.decode()
+    assert 'hx-get="/playground/experiments/history/"' in body
+    assert 'href="/playground/experiments/history/"' in body  # the no-JS path
