@@ -35,6 +35,27 @@ export function formatBytes(n, approx = false) {
   return `${pre}${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
+// Screen readers hear pane state changes through one polite live region, not the badges: only changes
+// a sighted user would notice (open, reconnecting, failed, closed; not each poll's waiting/polling/idle),
+// only states that last, and at most one announcement per interval with every pane's news in it.
+const ANNOUNCE_MS = 1500;
+const announcer = {
+  pending: new Map(),
+  timer: null,
+  say(pane, text) {
+    const region = document.querySelector('[data-role="announce"]');
+    if (!region) return;
+    this.pending.set(pane, text);
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      region.textContent = [...this.pending.values()].join("; ");
+      this.pending.clear();
+    }, ANNOUNCE_MS);
+  },
+};
+const announcedKind = (label, tone) => (tone === "ok" ? "connected" : label.replace(/\s*[\d.]+\s*s$/, ""));
+
 const LOG_DOM_ROWS = 200;
 const LOG_KEEP = 5000;
 const WIRE_KEEP = 60;
@@ -56,12 +77,19 @@ export class Pane {
     this.entries = [];
     this.wireLines = [];
     this.state = "closed";
+    this.announced = "closed";
   }
 
   setState(label, tone = "") {
     this.state = label;
     const badge = this.el("state");
     badge.textContent = label;
+    const kind = announcedKind(label, tone);
+    if (kind !== this.announced) {
+      this.announced = kind;
+      const title = this.root.querySelector("h2, h3")?.textContent.trim() || this.key;
+      announcer.say(this, `${title}: ${kind === "connected" ? "connected" : label}`);
+    }
     badge.className = `badge${tone ? ` badge-${tone}` : ""}`;
     const open = label !== "closed" && label !== "failed";
     this.root.querySelector('[data-action="connect"]').disabled = open;
