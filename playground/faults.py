@@ -168,10 +168,18 @@ class LearnerState:
 
 
 class Registry:
+    SWEEP_SECONDS = 60.0
+
     def __init__(self) -> None:
         self.learners: dict[str, LearnerState] = {}
+        self.swept = clock()
 
     def state(self, learner: str) -> LearnerState:
+        if clock() - self.swept > self.SWEEP_SECONDS:  # forget learners with nothing left, now and then
+            self.swept = clock()
+            for key in list(self.learners):
+                if key != learner:
+                    self.prune(key)
         return self.learners.setdefault(learner, LearnerState())
 
     def prune(self, learner: str) -> LearnerState | None:

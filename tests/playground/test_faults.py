@@ -577,3 +577,13 @@ async def test_faults_on_the_ticker_reach_only_the_learner(ann, bob):
 async def test_anonymous_connections_get_no_guard():
     items = object()
     assert faults.guarded(items, keys=["ip:1.2.3.4"], conn="c", transport="ws") is items
+
+
+def test_registry_forgets_idle_learners(time_machine):
+    time_machine.move_to("2026-01-01 12:00:00", tick=False)
+    registry = faults.Registry()
+    registry.seen("s:gone", "pane", "short_poll")
+    registry.add("s:gone", "latency", faults.validate("latency", {"ms": 10, "seconds": 30}), None)
+    time_machine.move_to("2026-01-01 12:05:00", tick=False)
+    registry.state("s:someone-else")
+    assert list(registry.learners) == ["s:someone-else"]
