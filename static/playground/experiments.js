@@ -1,7 +1,7 @@
 // Guided experiments: set up the playground's own panes and clients (their recovery logic: WS backoff +
 // jitter with ?after=, EventSource with Last-Event-ID, polls resuming from their cursor, 410 gaps
 // reported), inject the experiment's faults, then measure each transport and post the result table.
-import { Pane, clock, now, percentile, utf8Length } from "./pane.js";
+import { Pane, announce, clock, now, percentile, utf8Length } from "./pane.js";
 import { PollClient } from "./poll_client.js";
 import { SseClient } from "./sse_client.js";
 import { WsClient } from "./ws_client.js";
@@ -123,6 +123,12 @@ const strip = area?.querySelector('[data-role="fault-strip"]');
 
 function renderFaults(active) {
   if (!strip) return;
+  // Screen readers hear when the set of faults changes, not each second of the countdown.
+  const kinds = active.map((f) => f.kind).join(", ");
+  if (strip.dataset.kinds !== undefined && strip.dataset.kinds !== kinds) {
+    announce("faults", kinds ? `Active faults: ${kinds}` : "No active faults");
+  }
+  strip.dataset.kinds = kinds;
   strip.replaceChildren();
   if (!active.length) {
     const li = document.createElement("li");
@@ -202,7 +208,13 @@ const setupButton = area?.querySelector('[data-action="setup"]');
 const runButton = area?.querySelector('[data-action="run"]');
 const runState = area?.querySelector('[data-role="run-state"]');
 
+let runStateKind = "";
 function setRunState(text, tone = "") {
+  const kind = text.split(":")[0]; // "running: 12 s left" ticks; announce "running" once
+  if (kind !== runStateKind) {
+    runStateKind = kind;
+    announce("run", text);
+  }
   runState.textContent = text;
   runState.className = `badge${tone ? ` badge-${tone}` : ""}`;
 }

@@ -25,6 +25,26 @@ const post = (url, body) =>
 function render(snapshot) {
   const strip = root.querySelector('[data-role="fault-strip"]');
   const byConn = Object.fromEntries(snapshot.connections.map((c) => [c.conn, NAMES[c.transport] || c.transport]));
+  const describe = (f) => {
+    const params = Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(", ");
+    return `${f.kind}${params ? ` (${params})` : ""} on ${f.conn ? byConn[f.conn] || f.conn : "all my panes"}`;
+  };
+  // Refreshed every second: rebuild only when the set of faults changes (a focused Heal button keeps
+  // focus), tick the countdowns in place, and tell screen readers about changes, not about seconds.
+  const ids = snapshot.active.map((f) => f.id).join(",");
+  if (strip.dataset.ids === ids) {
+    for (const f of snapshot.active) {
+      const text = strip.querySelector(`[data-fault-id="${CSS.escape(String(f.id))}"]`)?.firstChild;
+      if (text) text.nodeValue = `${describe(f)}, ${Math.ceil(f.expires_in)} s left `;
+    }
+    return;
+  }
+  if (strip.dataset.ids !== undefined) {
+    root.querySelector('[data-role="fault-message"]').textContent = snapshot.active.length
+      ? `Active faults: ${snapshot.active.map(describe).join("; ")}.`
+      : "No active faults.";
+  }
+  strip.dataset.ids = ids;
   strip.replaceChildren();
   if (!snapshot.active.length) {
     const li = document.createElement("li");
@@ -34,8 +54,8 @@ function render(snapshot) {
   }
   for (const f of snapshot.active) {
     const li = document.createElement("li");
-    const params = Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(", ");
-    li.textContent = `${f.kind}${params ? ` (${params})` : ""} on ${f.conn ? byConn[f.conn] || f.conn : "all my panes"}, ${Math.ceil(f.expires_in)} s left `;
+    li.dataset.faultId = f.id;
+    li.textContent = `${describe(f)}, ${Math.ceil(f.expires_in)} s left `;
     const heal = document.createElement("button");
     heal.type = "button";
     heal.className = "button button-small button-secondary";

@@ -54,6 +54,8 @@ const announcer = {
     }, ANNOUNCE_MS);
   },
 };
+// For other parts of the page (fault strips, experiment runs): announce(key, text), coalesced the same way.
+export const announce = (key, text) => announcer.say(key, text);
 const announcedKind = (label, tone) => (tone === "ok" ? "connected" : label.replace(/\s*[\d.]+\s*s$/, ""));
 
 const LOG_DOM_ROWS = 200;

@@ -137,7 +137,8 @@ if ("BroadcastChannel" in window && tabsWarning) {
     for (const [id, seen] of others) if (seen < cutoff) others.delete(id);
     const tabs = others.size + 1;
     tabsWarning.hidden = tabs <= 2;
-    tabsWarning.textContent = `${tabs} playground tabs are open. Each SSE stream and held long poll pins one of the browser's 6 connections per host, so pages and sends may stall: close the tabs you are not using.`;
+    const text = `${tabs} playground tabs are open. Each SSE stream and held long poll pins one of the browser's 6 connections per host, so pages and sends may stall: close the tabs you are not using.`;
+    if (tabsWarning.textContent !== text) tabsWarning.textContent = text; // a live region: say it once, not every 2 s
   };
   channel.onmessage = (e) => {
     if (e.data?.type === "here") others.set(e.data.id, Date.now());
