@@ -685,11 +685,16 @@ async def storm(a: procs.Server, b: procs.Server, n: int, session: str, quick: b
     stream = "room-storm"
     pub = await publisher(b.port, stream, session)  # publishes through the process that stays up
     stop = asyncio.Event()
-    sem = asyncio.Semaphore(200)
+    sem = asyncio.Semaphore(100)
     storm_clients = [StormClient(a.port, stream) for _ in range(n)]
 
-    async def first(c: StormClient) -> None:
+    async def first(c: StormClient) -> None:  # a refused handshake is retried, as a browser client would
         async with sem:
+            for attempt in range(20):
+                try:
+                    return await c.connect()
+                except (OSError, TimeoutError, ConnectionError):
+                    await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
             await c.connect()
 
     await asyncio.gather(*(first(c) for c in storm_clients))
