@@ -167,7 +167,7 @@ def machine() -> list[tuple[str, str]]:
         ("Load average at the end", " ".join(f"{x:.2f}" for x in os.getloadavg())),
         ("Python", platform.python_version()),
         ("Packages", versions),
-        ("Tools", f"{wrk[0] if wrk else '?'}; {redis.split(' sha=')[0] if redis else '?'}"),
+        ("Tools", f"{wrk[0].split(' [')[0] if wrk else '?'}; {redis.split(' sha=')[0] if redis else '?'}"),
         ("Git commit", _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])),
     ]
 
@@ -194,9 +194,11 @@ METHOD = """\
 - **Broadcast.** Subscribers are lean raw-socket clients (bench/clients.py) that stamp arrival in
   `data_received`. A logged-in publisher sends chat messages through the playground's own WebSocket
   `send` (the production path: rate limit, channel layer, relay, local fan-out) carrying its send
-  time; latency = arrival - send time on the same clock, for every (event, subscriber) pair, 20
-  events at a fixed interval (12 for 5,000), the first two as warm-up. Subscribers send no session
-  cookie (anonymous readers of a public stream; the logged-in variant is in the details). Long-pollers re-poll at once after each answer.
+  time; latency = arrival - send time on the same clock, for every (event, subscriber) pair, 15
+  events (9 for 5,000), the first two as warm-up, spaced so that each starts on an idle server (1 s,
+  2.5 s for 5,000, 1.5 s for 500 long-pollers): the figure is one event's fan-out, not throughput.
+  Subscribers send no session cookie (anonymous readers of a public stream; the logged-in variant is
+  in the details). Long-pollers re-poll at once after each answer.
 - **Idle memory.** A fresh server per transport; 20 connections opened and closed (warm-up), then RSS
   before and with N idle connections held 2 s; KiB per connection = delta / N. Threads counted too.
 - **Ceiling.** WebSockets opened to one process 1,000 at a time (200 handshakes in flight, listen

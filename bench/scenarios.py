@@ -29,7 +29,7 @@ class Sizes:
     echo_clients: int = 100
     rtt_seconds: float = 8.0
     rtt_rate: float = 10.0  # pings per second per client
-    fanout_events: int = 20
+    fanout_events: int = 15
     broadcast_ws: tuple[int, int] = (1000, 5000)
     broadcast_sse: int = 1000
     broadcast_longpoll: int = 500
@@ -341,6 +341,13 @@ async def publish_series(
     return sent
 
 
+def spacing(n: int, quick: bool, per_client_ms: float = 0.5) -> float:
+    """Seconds between events: each broadcast should start on an idle server, since the figure is one
+    event's fan-out, not sustained throughput (at least 1 s, plus ~0.5 ms per subscriber; long polls
+    also cost a new request per client per event)."""
+    return 0.25 if quick else max(1.0, n * per_client_ms / 1000)
+
+
 def fanout_result(receivers: list, sent: list[tuple[int, float]], warmup: int) -> dict[str, Any]:
     counted = {seq for seq, _ in sent[warmup:]}
     lat = [ms for r in receivers for seq, ms in r.latencies if seq in counted]
@@ -388,7 +395,7 @@ def broadcast_ws(ctx: Context) -> None:
     events, session = ctx.sizes.fanout_events, ctx.seed["publisher_session"]
     for n in ctx.sizes.broadcast_ws:
         with ctx.daphne() as server:
-            interval = max(0.25, n / 2000)
+            interval = spacing(n, ctx.quick)
             count = events if n <= 1000 else max(5, events * 3 // 5)  # 5,000: fewer, slower events
             out = asyncio.run(ws_fanout([server.port], n, count, interval, session))
         key = f"broadcast_{1000 if n == ctx.sizes.broadcast_ws[0] else 5000}_ws_p95_ms"
@@ -397,7 +404,7 @@ def broadcast_ws(ctx: Context) -> None:
         say(f"  {n} WebSockets: {out}")
     n = ctx.sizes.broadcast_ws[0]  # context: the same with a session cookie on every subscriber
     with ctx.daphne() as server:
-        interval = max(0.25, n / 2000)
+        interval = spacing(n, ctx.quick)
         out = asyncio.run(ws_fanout([server.port], n, events, interval, session, logged_in=True))
     ctx.details["broadcast_ws_logged_in"] = {"subscribers": n, "interval_s": interval, **out}
     say(f"  {n} WebSockets with session cookies: {out}")
@@ -407,7 +414,7 @@ def broadcast_ws_redis(ctx: Context, redis_url: str) -> None:
     n = ctx.sizes.broadcast_ws[0]
     a, b = ctx.daphne(redis_url=redis_url, name="daphne-a"), ctx.daphne(redis_url=redis_url, name="daphne-b")
     with a, b:
-        interval = max(0.25, n / 2000)
+        interval = spacing(n, ctx.quick)
         out = asyncio.run(
             ws_fanout([a.port, b.port], n, ctx.sizes.fanout_events, interval, ctx.seed["publisher_session"])
         )
@@ -477,14 +484,14 @@ def broadcast_http(ctx: Context) -> None:
     events, session = ctx.sizes.fanout_events, ctx.seed["publisher_session"]
     n = ctx.sizes.broadcast_sse
     with ctx.daphne() as server:
-        interval = max(0.25, n / 2000)
+        interval = spacing(n, ctx.quick)
         out = asyncio.run(sse_fanout(server.port, n, events, interval, session))
     ctx.results["broadcast_1000_sse_p95_ms"] = out["p95"]
     ctx.details["broadcast_1000_sse_p95_ms"] = {"subscribers": n, "interval_s": interval, **out}
     say(f"  {n} SSE streams: {out}")
     n = ctx.sizes.broadcast_longpoll
     with ctx.daphne() as server:
-        interval = max(0.5, n / 1000)
+        interval = spacing(n, ctx.quick, per_client_ms=3.0)
         out = asyncio.run(longpoll_fanout(server.port, n, events, interval, session))
     ctx.results["broadcast_500_longpoll_p95_ms"] = out["p95"]
     ctx.details["broadcast_500_longpoll_p95_ms"] = {"clients": n, "interval_s": interval, **out}
