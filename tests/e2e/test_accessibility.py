@@ -101,6 +101,12 @@ async (rules) => {
 }
 """
 
+LONG_ANIMATIONS = """
+() => document.getAnimations()
+  .map((a) => ({name: a.animationName || a.transitionProperty || "script", ms: a.effect?.getComputedTiming().duration,
+                on: a.effect?.target?.tagName?.toLowerCase() + "." + [...(a.effect?.target?.classList || [])].join(".")}))
+  .filter((a) => typeof a.ms === "number" && a.ms > 1)
+"""
 ANIMATIONS_DONE = "() => document.getAnimations().every((animation) => animation.playState !== 'running')"
 
 # The page follows the emulated colour scheme and its colour transitions (0.01 ms under reduced motion) are over.
@@ -366,6 +372,9 @@ class AccessibilityTests(BrowserTestCase):
             Stop("learner", "experiments", "/playground/experiments/"),
             Stop("learner", "experiment, predict first", f"/playground/experiments/{EXPERIMENT}/"),
             Stop("learner", "experiment, panes set up", self.set_up_experiment, screenshot=True),
+            Stop("learner", "experiment history", "/playground/experiments/history/"),
+            Stop("learner", "my learning, experiments loaded", self.my_learning_with_experiments),
+            Stop("learner", "experiment history", "/playground/experiments/history/"),
             Stop("learner", "password change", "/accounts/password/change/"),
             Stop("learner", "password changed", "/accounts/password/change/done/"),
             Stop("learner", "404", "/courses/no-such-course/"),
@@ -418,6 +427,11 @@ class AccessibilityTests(BrowserTestCase):
             page.get_by_role("button", name="Save my prediction").click()
         page.get_by_role("button", name="Set up panes").click()
         expect(page.locator('[data-role="run-state"]')).to_have_text("ready", timeout=15_000)
+
+    def my_learning_with_experiments(self, page: Page) -> None:
+        page.goto(self.url("/my-learning/"))
+        # htmx swaps the playground's section in on load, replacing the no-JS link.
+        expect(page.get_by_role("link", name="Your predictions and experiment runs")).to_have_count(0)
 
     def failed_log_in(self, page: Page) -> None:
         page.goto(self.url("/accounts/login/"))
@@ -577,7 +591,18 @@ class AccessibilityTests(BrowserTestCase):
         return findings
 
     def test_every_page_has_no_serious_axe_violations_in_light_and_dark(self):
-        found = self.sweep(self.axe_light_and_dark)
+        moving = {}
+
+        def check(page: Page, stop: Stop) -> list[dict]:
+            # The contexts ask for reduced motion: nothing on the page may animate for longer than a blink.
+            if animations := page.evaluate(LONG_ANIMATIONS):
+                moving[f"{stop.name} [{stop.role}] {urlsplit(page.url).path}"] = animations
+            return self.axe_light_and_dark(page, stop)
+
+        found = self.sweep(check)
+        assert moving == {}, "animations despite prefers-reduced-motion: reduce\n" + json.dumps(
+            moving, indent=2
+        )
         page = self.context_for("anonymous", "dark").new_page()
         for lesson in Lesson.objects.filter(sections__kind="diagram").distinct():
             stop = Stop("anonymous", f"lesson {lesson.slug} (diagrams)", lesson.get_absolute_url())
@@ -788,6 +813,7 @@ class AccessibilityTests(BrowserTestCase):
                 self.open(page, stop)
                 slug = "".join(c if c.isalnum() else "-" for c in f"{stop.role}-{stop.name}").strip("-")
                 path = SCREENSHOTS / f"{slug}-{size}-{scheme}.png"
+                page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top, not mid-image
                 page.screenshot(path=path, full_page=True, animations="disabled")
                 written.append(path)
         assert len(written) == len(VARIANTS) * len([stop for stop in self.stops() if stop.screenshot])
