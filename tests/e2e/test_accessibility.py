@@ -372,7 +372,6 @@ class AccessibilityTests(BrowserTestCase):
             Stop("learner", "experiments", "/playground/experiments/"),
             Stop("learner", "experiment, predict first", f"/playground/experiments/{EXPERIMENT}/"),
             Stop("learner", "experiment, panes set up", self.set_up_experiment, screenshot=True),
-            Stop("learner", "experiment history", "/playground/experiments/history/"),
             Stop("learner", "my learning, experiments loaded", self.my_learning_with_experiments),
             Stop("learner", "experiment history", "/playground/experiments/history/"),
             Stop("learner", "password change", "/accounts/password/change/"),
