@@ -13,49 +13,9 @@ from lessons import search
 from lessons.models import KeyArea, Lesson, Section, Topic
 from lessons.services import MaterialError, material_import
 from tests.lessons.conftest import COURSE_SLUG, MATERIAL, TCP
+from tests.material_contract import LESSONS
 
-CONTRACT = {
-    "overview": ["objectives", "tl-dr", "cheat-sheet", "why-this-matters"],
-    "the-landscape": [
-        "the-landscape",
-        "communication-protocol-stack-network-and-application-layers",
-        "communication-patterns-request-response-streaming-and-asynchronous",
-        "synchronous-vs-asynchronous-communication-trade-offs",
-    ],
-    "communication-patterns": ["communication-patterns"],
-    "synchronous-vs-asynchronous-communication": ["synchronous-vs-asynchronous-communication"],
-    "network-layer-protocols-tcp-vs-udp": ["network-layer-protocols-tcp-vs-udp"],
-    "application-layer-protocols": ["application-layer-protocols"],
-    "real-time-communication-protocols": ["real-time-communication-protocols"],
-    "protocol-selection-decision-tree": [
-        "protocol-selection-decision-tree",
-        "protocol-selection-decision-tree-diagram",
-    ],
-    "how-things-connect": ["how-things-connect", "protocol-composition-in-a-modern-system"],
-    "real-world-context": ["real-world-context"],
-    "interview-essentials": ["mid-level", "senior", "staff"],
-    "questions-and-red-flags": [
-        "common-interview-questions",
-        "when-would-you-choose-rest-over-grpc",
-        "how-do-you-handle-real-time-updates-in-a-web-application",
-        "what-are-the-trade-offs-between-synchronous-and-asynchronous-communication",
-        "how-do-you-ensure-reliable-message-delivery-in-a-distributed-system",
-        "red-flags-to-avoid",
-        "claiming-one-protocol-is-always-better",
-        "not-understanding-the-osi-model-layers",
-        "ignoring-operational-complexity",
-        "not-considering-failure-modes",
-        "overengineering-with-exotic-protocols",
-    ],
-    "key-takeaways": [
-        "key-takeaways",
-        "communication-protocols-operate-in-layers",
-        "synchronous-vs-asynchronous-is-a-fundamental-trade-off",
-        "match-protocols-to-requirements-not-trends",
-        "real-world-systems-compose-multiple-protocols",
-        "operational-complexity-matters-as-much-as-performance",
-    ],
-}
+CONTRACT = LESSONS
 DIAGRAM_ANCHORS = [
     "communication-protocol-stack-network-and-application-layers",
     "communication-patterns-request-response-streaming-and-asynchronous",
