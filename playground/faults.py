@@ -437,10 +437,31 @@ class Guard:
         self.learner, self.conn, self.transport = learner, conn, transport
         self.kicked: FaultClose | None = None
         self._wake: asyncio.Event | None = None
+        self._direct: asyncio.Task | None = None  # the task awaiting the source on the fast path
+        self._interrupted = False
 
     def kick(self, reason: FaultClose) -> None:
         self.kicked = self.kicked or reason
         self.poke()
+        task = self._direct
+        if task is not None and not self._interrupted:
+            # Fast path: the connection's own task is waiting on the source; end the wait now.
+            self._interrupted = True
+            task.cancel()
+
+    async def _next_direct(self, source: AsyncIterator[Item]) -> Any:
+        """The next item straight from the source (no reader task, queue or futures)."""
+        self._direct = asyncio.current_task()
+        try:
+            return await anext(source)
+        except asyncio.CancelledError:
+            if self._interrupted and self.kicked:
+                self._interrupted = False
+                if self._direct is not None and self._direct.uncancel() == 0:
+                    raise self.kicked from None
+            raise
+        finally:
+            self._direct = None
 
     def poke(self) -> None:
         if self._wake is not None:
@@ -457,6 +478,21 @@ class Guard:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), left)
+
+    async def _next_queued(self, queue: asyncio.Queue) -> tuple[float, Any]:
+        """The next (arrival, item) from the reader's queue, or (0, None) when poked first."""
+        getter = asyncio.ensure_future(queue.get())
+        waker = asyncio.ensure_future(self._wake.wait())
+        await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+        waker.cancel()
+        if not getter.done():
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+            if getter.cancelled():
+                self._wake.clear()
+                return 0.0, None
+        return getter.result()
 
     def _pause_end(self) -> float:
         plans = [p for p in registry.plans_for(self.learner, self.conn) if p.kind == "pause"]
@@ -479,7 +515,7 @@ class Guard:
             else:
                 await queue.put((clock(), done))
 
-        reader = asyncio.create_task(read())
+        reader: asyncio.Task | None = None
         try:
             await bus.announce(self.learner, self.conn, self.transport)
             if refused := registry.refusal(self.learner, self.conn):
@@ -492,22 +528,26 @@ class Guard:
             while True:
                 if self.kicked:
                     raise self.kicked
-                getter = asyncio.ensure_future(queue.get())
-                waker = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-                waker.cancel()
-                if not getter.done():
-                    getter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await getter
-                    if getter.cancelled():
-                        self._wake.clear()
+                if reader is None and not held and not registry.plans_for(self.learner, self.conn):
+                    # No plan for this connection: pull straight from the source. A plan posted while
+                    # it waits applies to the item it gets (checked below), and a kick cancels the
+                    # wait; once a plan exists the reader task stamps arrivals (latency keeps order).
+                    try:
+                        item = await self._next_direct(source)
+                    except StopAsyncIteration:
+                        return
+                    arrived = clock()
+                else:
+                    if reader is None:
+                        reader = asyncio.create_task(read())
+                    arrived, item = await self._next_queued(queue)
+                    if item is None:
                         continue
-                arrived, item = getter.result()
                 if item is done:
                     return
                 if isinstance(item, Exception):
                     raise item
+
                 if reset_pending and isinstance(item, Control) and item.type == "hello":
                     # Emulated restart: the buffer this cursor points into is gone. Answer as a fresh
                     # in-memory log would (L4): an explicit reset to the newest id, no replay.
@@ -549,9 +589,10 @@ class Guard:
                 held, held_bytes = [], 0
                 yield item
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
             with contextlib.suppress(Exception):
                 await source.aclose()
             st.guards.discard(self)

@@ -12,7 +12,7 @@ from django.test import AsyncClient
 
 from config.asgi import application
 from playground import faults
-from playground.log import get_hub
+from playground.log import Event, get_hub
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -591,3 +591,47 @@ def test_registry_forgets_idle_learners(time_machine):
     time_machine.move_to("2026-01-01 12:05:00", tick=False)
     registry.state("s:someone-else")
     assert list(registry.learners) == ["s:someone-else"]
+
+
+async def _items(n, gate=None):
+    for i in range(1, n + 1):
+        if gate is not None and i == 2:
+            await gate.wait()
+        yield Event(i, "tick", 0, {}, "e")
+
+
+async def test_guard_without_plans_pulls_straight_from_the_source():
+    guard = faults.Guard("s:fast", "c1", "ws")
+    before = len(asyncio.all_tasks())
+    got = []
+    async for item in guard.wrap(_items(3)):
+        got.append(item.id)
+        assert len(asyncio.all_tasks()) == before  # no reader task on the no-fault path
+    assert got == [1, 2, 3]
+    assert faults.registry.learners["s:fast"].guards == set()
+
+
+async def test_guard_kick_while_idle_on_the_fast_path_ends_at_once():
+    guard = faults.Guard("s:fast", "c1", "ws")
+    gate = asyncio.Event()
+    stream = guard.wrap(_items(3, gate))
+    assert (await anext(stream)).id == 1
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    faults.registry.add("s:fast", "drop", {}, "c1")
+    with pytest.raises(faults.FaultClose) as closed:
+        await asyncio.wait_for(waiting, 2)
+    assert closed.value.code == faults.CLOSE_DROPPED
+
+
+async def test_guard_plan_posted_while_idle_applies_to_the_next_item():
+    guard = faults.Guard("s:fast", "c1", "ws")
+    gate = asyncio.Event()
+    stream = guard.wrap(_items(3, gate))
+    assert (await anext(stream)).id == 1
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    faults.registry.add("s:fast", "loss", faults.validate("loss", {"p": 1}), "c1")
+    gate.set()
+    with pytest.raises(StopAsyncIteration):  # every later event is lost, the source ends
+        await asyncio.wait_for(waiting, 2)
