@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -200,38 +201,53 @@ def _table_params(request: HttpRequest) -> dict:
     }
 
 
+PAGE_SIZE = 50  # learners per page of the table and of the heat map
+AT_RISK_SHOWN = 10  # the at-risk summary names this many; the table's "At risk" filter has them all
+
+
+def _page_number(request: HttpRequest, name: str) -> int:
+    value = request.GET.get(name, "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
 @login_required
 @require_GET
 def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _cohort_or_404(request, cohort_id)
     ctx = selectors.cohort_context(cohort=cohort)
     params = _table_params(request)
+    everyone = selectors.cohort_rows(ctx=ctx)
+    page = Paginator(selectors.sort_and_filter(everyone, **params), PAGE_SIZE).get_page(
+        _page_number(request, "page")
+    )
     context = {
         "cohort": cohort,
         "ctx": ctx,
         "params": params,
         "sorts": selectors.SORTS,
         "filters": selectors.FILTERS,
+        "rows": page.object_list,
+        "page": page,
     }
     if request.htmx and request.htmx.target == "learners-table":
-        context["rows"] = selectors.learner_table(ctx=ctx, **params)
         return render(request, "courses/cohort_dashboard.html#learners-table", context)
-    everyone = selectors.learner_table(ctx=ctx)
-    context["rows"] = selectors.sort_and_filter(everyone, **params)
     at_risk = [row for row in everyone if row.at_risk]
+    at_risk_top = sorted(at_risk, key=lambda r: (-len(r.at_risk), r.name.lower()))[:AT_RISK_SHOWN]
     averages = selectors.mastery_averages(ctx=ctx, rows=everyone)
+    heat_page = Paginator(everyone, PAGE_SIZE).get_page(_page_number(request, "heat"))
     context.update(
         {
             "everyone": everyone,
             "at_risk": at_risk,
+            "at_risk_top": at_risk_top,
             "averages": averages,
-            "heat": charts.heat_map(columns=ctx.key_areas, rows=everyone, averages=averages),
+            "heat_page": heat_page,
+            "heat": charts.heat_map(columns=ctx.key_areas, rows=heat_page.object_list, averages=averages),
             "weekly_chart": charts.bar_chart(
                 buckets=selectors.weekly_lessons_chart(cohort=cohort, now=ctx.now)
             ),
             "threshold": round(analytics.MASTERY_THRESHOLD * 100),
             "announcements": selectors.announcement_list_for_cohort(cohort=cohort, limit=5),
-            "message_form": MessageForm(learners=[(r.user_id, r.name) for r in everyone]),
         }
     )
     return render(request, "courses/cohort_dashboard.html", context)

@@ -10,10 +10,12 @@ a browser; outside a transaction on_commit runs at once. Message types (handled 
 """
 
 import json
+import time
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 
 ACTIVITY_KINDS = frozenset(
@@ -48,18 +50,36 @@ def _cohort_ids_for(user_id: int) -> list[int]:
 
 def _send_on_commit(build: Callable[[], list[tuple[str, dict]]]) -> None:
     def send() -> None:
+        messages = build()  # also bumps cohort versions, with or without a channel layer
         layer = get_channel_layer()
         if layer is None:
             return
-        for group, message in build():
+        for group, message in messages:
             async_to_sync(layer.group_send)(group, message)
 
     transaction.on_commit(send)
 
 
+def bump_cohort_version(cohort_id: int) -> None:
+    """Invalidate the dashboard's cached figures for the cohort (courses.selectors.cohort_rows)."""
+    from courses.selectors import cohort_version_key
+
+    key = cohort_version_key(cohort_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # never read yet, or evicted: any fresh value differs from what readers saw
+        cache.set(key, time.time_ns(), None)
+
+
+def _bumped(cohort_ids: list[int], message: dict) -> list[tuple[str, dict]]:
+    for cid in cohort_ids:
+        bump_cohort_version(cid)
+    return [(cohort_group(cid), message) for cid in cohort_ids]
+
+
 def _fan_out_to_cohorts(user_id: int, message: dict) -> None:
     json.dumps(message)  # fail here, not later inside channels_redis
-    _send_on_commit(lambda: [(cohort_group(cid), message) for cid in _cohort_ids_for(user_id)])
+    _send_on_commit(lambda: _bumped(_cohort_ids_for(user_id), message))
 
 
 def publish_learner_activity(*, user_id: int, kind: str) -> None:
@@ -76,7 +96,7 @@ def publish_presence(*, user_id: int) -> None:
 def publish_cohort_roster(*, cohort_id: int, user_id: int) -> None:
     message = {"type": "cohort.roster", "user_id": user_id}
     json.dumps(message)
-    _send_on_commit(lambda: [(cohort_group(cohort_id), message)])
+    _send_on_commit(lambda: _bumped([cohort_id], message))
 
 
 def publish_announcement(*, announcement, recipient_ids: list[int] | None) -> None:

@@ -1,11 +1,14 @@
 """Cohort reads: permission-scoped lookups for views and consumers."""
 
+import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Count,
@@ -410,6 +413,46 @@ def sort_and_filter(
 
 def learner_table(*, ctx: CohortContext, **params) -> list[LearnerRow]:
     return sort_and_filter(list(learner_rows(ctx=ctx)), **params)
+
+
+#: Computed rows are cached per cohort "version" (bumped by courses/events.py when learner activity,
+#: presence or membership of the cohort commits), so they are exact for everything that publishes an
+#: event. Figures that move with the clock alone (inactivity days, cards falling due, a socket timing
+#: out) are at most this old.
+ROWS_TTL = 60
+
+
+def cohort_version_key(cohort_id: int) -> str:
+    return f"courses:cohort:{cohort_id}:version"
+
+
+def cohort_version(*, cohort_id: int) -> int:
+    key = cohort_version_key(cohort_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, time.time_ns(), None)
+        version = cache.get(key)
+    return version
+
+
+def cohort_rows(*, ctx: CohortContext) -> list[LearnerRow]:
+    """Every learner's row in name order, from the cache when nothing changed (one query otherwise)."""
+    cohort = ctx.cohort
+    shape = (
+        cohort.weekly_target,
+        cohort.weekly_target_kind,
+        cohort.starts_on,
+        cohort.ends_on,
+        ctx.lessons_total,
+        tuple((c.index, c.slug, c.name, c.question_ids) for c in ctx.key_areas),
+    )
+    digest = hashlib.md5(repr(shape).encode(), usedforsecurity=False).hexdigest()
+    key = f"courses:cohort:{cohort.pk}:rows:{cohort_version(cohort_id=cohort.pk)}:{digest}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(learner_rows(ctx=ctx))
+        cache.set(key, rows, ROWS_TTL)
+    return rows
 
 
 def mastery_averages(

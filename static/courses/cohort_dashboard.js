@@ -17,7 +17,9 @@ const KINDS = {
   experiment_run: "ran an experiment",
 };
 
-function replaceRow(userId, html) {
+// Rows not on this page (another page of the table, or filtered out) are left alone; a learner who just
+// joined is added only on the table's last page (data-append-new), the next reload sorts them in.
+function replaceRow(userId, html, joined) {
   const current = document.getElementById(`learner-row-${userId}`);
   if (!html) {
     if (current) current.remove();
@@ -31,7 +33,7 @@ function replaceRow(userId, html) {
     current.replaceWith(row);
   } else {
     const body = document.getElementById("learner-rows");
-    if (!body) return;
+    if (!body || !joined || body.dataset.appendNew !== "true") return;
     body.querySelectorAll("td.empty-state").forEach((cell) => cell.parentElement.remove());
     body.append(row);
   }
@@ -84,7 +86,7 @@ if (root) {
     },
     onMessage(message) {
       if (!("html" in message)) return;
-      replaceRow(message.user_id, message.html);
+      replaceRow(message.user_id, message.html, message.type === "roster");
       addToFeed(message);
     },
   });
