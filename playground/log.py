@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "PLAYGROUND_ROOM_IDLE_SECONDS": 600.0,
     "PLAYGROUND_POLL_KEEPALIVE_SECONDS": 60.0,
     "PLAYGROUND_POLL_PRESENCE_SECONDS": 15.0,
+    # Presence updates are coalesced: at most one per housekeeping tick for a small stream, one per
+    # (subscribers / PLAYGROUND_PRESENCE_SUBSCRIBERS_PER_SECOND) s for a large one, capped below.
+    "PLAYGROUND_PRESENCE_SUBSCRIBERS_PER_SECOND": 200,
+    "PLAYGROUND_PRESENCE_MAX_SECONDS": 10.0,
     "PLAYGROUND_SSE_RETRY_MS": 3000,
     "PLAYGROUND_WS_MAX_BACKLOG_BYTES": 2
     * 1024
@@ -136,6 +140,24 @@ class Control(Item):
         return f"{head}{idline}event: {self.type}\ndata: {self.json()}\n\n"
 
 
+@dataclass(slots=True, eq=False)
+class SharedControl(Control):
+    """A control message sent unchanged to every connection (presence): serialised once."""
+
+    _json: str | None = field(default=None, repr=False)
+    _sse: str | None = field(default=None, repr=False)
+
+    def json(self) -> str:
+        if self._json is None:
+            self._json = dumps(self.as_dict())
+        return self._json
+
+    def sse(self) -> str:
+        if self._sse is None:
+            self._sse = Control.sse(self)
+        return self._sse
+
+
 @dataclass(slots=True, frozen=True)
 class Gap:
     """``since()`` could not answer: the cursor fell off the buffer, or came from another log (reset)."""
@@ -180,6 +202,8 @@ class LogBase:
         self.pollers: dict[str, tuple[str, float]] = {}  # key -> (kind, last seen, monotonic)
         self.presence: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
         self.presence_version = 0
+        self.presence_item: Control = SharedControl("presence", {"counts": self.presence, "ts": now_ms()})
+        self.presence_sent = 0.0  # monotonic time of the last presence change sent
         self.waiters = 0
         self.touched = time.monotonic()
         self.last_poll = 0.0
@@ -559,8 +583,10 @@ class Hub:
         for stream, log in list(self.logs.items()):
             await log.refresh()
             counts = await self.presence_counts(stream, log.local_counts())
-            if counts != log.presence:
-                log.presence = counts
+            if counts != log.presence and now - log.presence_sent >= self.presence_gap(counts):
+                # Coalesced: the counts at the end of the window, one shared frame for everyone.
+                log.presence, log.presence_sent = counts, now
+                log.presence_item = SharedControl("presence", {"counts": counts, "ts": now_ms()})
                 log.presence_version += 1
                 await log.notify()
             if now - self.grouped_at.get(stream, now) > 3600:  # stay within the layer's group_expiry
@@ -569,6 +595,12 @@ class Hub:
         await self.caps.keepalive()
         await self._drive_ticker()
         self.expire_rooms()
+
+    @staticmethod
+    def presence_gap(counts: dict[str, int]) -> float:
+        """Seconds between two presence updates: every tick while small, slower as the room grows."""
+        scaled = sum(counts.values()) / conf("PLAYGROUND_PRESENCE_SUBSCRIBERS_PER_SECOND")
+        return min(scaled, conf("PLAYGROUND_PRESENCE_MAX_SECONDS"))
 
     async def presence_counts(self, stream: str, local: dict[str, int]) -> dict[str, int]:
         if self.redis is None:
@@ -747,7 +779,7 @@ async def deliver(
                         yield ev
             if log.presence_version != presence_seen:
                 presence_seen = log.presence_version
-                item = Control("presence", {"counts": log.presence, "ts": now_ms()})
+                item = log.presence_item  # shared and serialised once per update
                 if tap is None or await tap(item):
                     yield item
             if time.monotonic() >= beat_due:

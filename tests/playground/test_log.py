@@ -273,3 +273,29 @@ async def test_lost_doorbell_is_rung_by_housekeeping(hub):
     await asyncio.sleep(0)
     await stream.append("chat", {"text": "no doorbell"})  # appended without group_send
     assert await asyncio.wait_for(waiter, 2) is True
+
+
+def test_presence_is_coalesced_for_large_streams(settings):
+    settings.PLAYGROUND_PRESENCE_SUBSCRIBERS_PER_SECOND = 200
+    settings.PLAYGROUND_PRESENCE_MAX_SECONDS = 10.0
+    small = {"ws": 10, "sse": 5, "long_poll": 0, "short_poll": 0}
+    assert log.Hub.presence_gap(small) == 0.075  # every housekeeping tick
+    assert log.Hub.presence_gap({"ws": 1000, "sse": 0, "long_poll": 0, "short_poll": 0}) == 5.0
+    assert log.Hub.presence_gap({"ws": 5000, "sse": 500, "long_poll": 0, "short_poll": 0}) == 10.0
+
+
+async def test_presence_frame_is_shared_and_serialised_once(hub):
+    stream = await hub.open("room-p")
+    first = deliver(stream, None, transport="ws", conn="a", heartbeat=30)
+    second = deliver(stream, None, transport="sse", conn="b", heartbeat=30)
+    await anext(first), await anext(second)
+    await hub.tick_housekeeping()
+    one, two = await asyncio.wait_for(anext(first), 2), await asyncio.wait_for(anext(second), 2)
+    assert one is two is stream.presence_item
+    assert json.loads(one.json()) == {
+        "type": "presence",
+        "counts": {"ws": 1, "sse": 1, "long_poll": 0, "short_poll": 0},
+        "ts": one.fields["ts"],
+    }
+    assert one.json() is two.json()
+    await first.aclose(), await second.aclose()
