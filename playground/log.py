@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -303,7 +304,12 @@ class MemoryLog(LogBase):
         if after == self.newest:
             return []
         skip = after - (oldest - 1)  # ids in the buffer are contiguous
-        return list(collections.deque(self.buf, maxlen=len(self.buf) - skip)) if skip else list(self.buf)
+        want = len(self.buf) - skip
+        if want <= 64:  # the live case (a reader one or a few events behind): O(want), not O(buffer)
+            tail = list(itertools.islice(reversed(self.buf), want))
+            tail.reverse()
+            return tail
+        return list(itertools.islice(self.buf, skip, None))
 
     async def head(self) -> int:
         return self.newest

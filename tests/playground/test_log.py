@@ -299,3 +299,13 @@ async def test_presence_frame_is_shared_and_serialised_once(hub):
     }
     assert one.json() is two.json()
     await first.aclose(), await second.aclose()
+
+
+async def test_since_returns_exactly_the_tail_for_every_cursor():  # L3, both the short and the long tail
+    stream = MemoryLog("room-tail", size=100)
+    for n in range(150):
+        await stream.append("chat", {"n": n})
+    assert isinstance(await stream.since(49), Gap)  # fell off the buffer
+    for after in (50, 51, 85, 86, 100, 120, 149):
+        assert [e.id for e in await stream.since(after)] == list(range(after + 1, 151))
+    assert await stream.since(150) == []
