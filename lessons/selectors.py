@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, DateTimeField, F, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from courses.models import Course, LessonProgress
@@ -54,6 +54,26 @@ def lesson_get(*, course_slug: str, lesson_slug: str) -> Lesson:
         course__slug=course_slug,
         slug=lesson_slug,
     )
+
+
+def lesson_page_get(*, course_slug: str, lesson_slug: str) -> Lesson:
+    """The lesson with course and topic, without sections, annotated with `material_at`.
+
+    `material_at` is the newest topic import time: any import that changes a topic (and may re-resolve
+    other topics' cross-references) changes it, so it versions cached renderings of the material.
+    """
+    latest = Topic.objects.order_by(F("imported_at").desc(nulls_last=True)).values("imported_at")[:1]
+    return get_object_or_404(
+        Lesson.objects.select_related("course", "topic").annotate(
+            material_at=Subquery(latest, output_field=DateTimeField())
+        ),
+        course__slug=course_slug,
+        slug=lesson_slug,
+    )
+
+
+def lesson_sections(*, lesson: Lesson) -> list[Section]:
+    return list(Section.objects.filter(lesson=lesson).select_related("key_area").order_by("position"))
 
 
 def course_lessons(*, course: Course) -> list[Lesson]:

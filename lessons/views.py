@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from courses import services as progress_services
 from lessons import chooser as chooser_walk
-from lessons import mermaid, selectors
+from lessons import mermaid, selectors, wire_bytes
 from lessons import search as lesson_search
 from lessons.models import Lesson, Section
 from lessons.outline import is_decision_tree
 
 REALTIME_KEYWORDS = ("real-time", "websocket", "server-sent", "long polling", "long-polling")
+ARTICLE_CACHE_SECONDS = 24 * 60 * 60  # the key changes on every import; this only bounds memory
+SEARCH_CACHE_SECONDS = 60  # keyed by query only: a re-import shows in search within a minute
+
+
+@dataclass(frozen=True)
+class PagerLink:
+    slug: str
+    title: str
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -76,33 +89,75 @@ def course_detail(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     return render(request, "lessons/course_detail.html", context)
 
 
+def _article_key(lesson: Lesson) -> str:
+    material_at = lesson.material_at.isoformat() if lesson.material_at else "-"
+    return f"lessons:article:v1:{lesson.pk}:{lesson.topic.source_sha256}:{material_at}"
+
+
+def _article(lesson: Lesson) -> dict:
+    """The visitor-independent part of a lesson page, rendered once per lesson and material version.
+
+    Rendered without a request, so no CSRF token, CSP nonce or user can end up in the cache.
+    """
+    key = _article_key(lesson)
+    article = cache.get(key)
+    if article is None:
+        sections = selectors.lesson_sections(lesson=lesson)
+        diagrams = [section for section in sections if section.kind == Section.Kind.DIAGRAM]
+        chooser_section = next((s for s in diagrams if is_decision_tree(s.diagram_source)), None)
+        headings = " ".join([lesson.title, *(section.heading for section in sections)]).lower()
+        context = {
+            "lesson": lesson,
+            "course": lesson.course,
+            "sections": sections,
+            "chooser": _chooser_context(lesson, chooser_section, []) if chooser_section else None,
+        }
+        article = {
+            "toc_html": render_to_string("lessons/lesson_detail.html#toc", context),
+            "body_html": render_to_string("lessons/lesson_detail.html#article", context),
+            "has_diagrams": bool(diagrams),
+            "links_playground": any(word in headings for word in REALTIME_KEYWORDS),
+        }
+        cache.set(key, article, ARTICLE_CACHE_SECONDS)
+    return article
+
+
+def _pager(lesson: Lesson) -> dict:
+    """Position, neighbours and lesson count: they change only when material is imported."""
+    key = f"lessons:pager:v1:{_article_key(lesson)}"
+    pager = cache.get(key)
+    if pager is None:
+        lessons = selectors.course_lessons(course=lesson.course)
+        index = next(i for i, item in enumerate(lessons) if item.pk == lesson.pk)
+        previous = lessons[index - 1] if index > 0 else None
+        following = lessons[index + 1] if index + 1 < len(lessons) else None
+        pager = {
+            "previous": PagerLink(slug=previous.slug, title=previous.title) if previous else None,
+            "next": PagerLink(slug=following.slug, title=following.title) if following else None,
+            "position": index + 1,
+            "lesson_count": len(lessons),
+        }
+        cache.set(key, pager, ARTICLE_CACHE_SECONDS)
+    return pager
+
+
 def _lesson_context(request: HtmxHttpRequest, lesson: Lesson) -> dict:
-    lessons = selectors.course_lessons(course=lesson.course)
-    index = next(i for i, item in enumerate(lessons) if item.pk == lesson.pk)
+    pager = _pager(lesson)
     done = selectors.completed_lesson_ids(user=request.user, course=lesson.course)
-    sections = list(lesson.sections.all())
-    diagrams = [section for section in sections if section.kind == Section.Kind.DIAGRAM]
-    chooser_section = next((s for s in diagrams if is_decision_tree(s.diagram_source)), None)
-    headings = " ".join([lesson.title, *(section.heading for section in sections)]).lower()
     return {
         "lesson": lesson,
         "course": lesson.course,
-        "sections": sections,
-        "has_diagrams": bool(diagrams),
-        "previous": lessons[index - 1] if index > 0 else None,
-        "next": lessons[index + 1] if index + 1 < len(lessons) else None,
-        "position": index + 1,
-        "lesson_count": len(lessons),
+        "article": _article(lesson),
+        **pager,
         "is_complete": lesson.pk in done,
-        "progress": selectors.Progress(done=len(done), total=len(lessons)),
-        "chooser": _chooser_context(lesson, chooser_section, []) if chooser_section else None,
-        "links_playground": any(word in headings for word in REALTIME_KEYWORDS),
+        "progress": selectors.Progress(done=len(done), total=pager["lesson_count"]),
+        "measured": wire_bytes.measured() if lesson.slug == wire_bytes.LESSON_SLUG else (),
     }
 
 
 @require_GET
 def lesson_detail(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
-    lesson = selectors.lesson_get(course_slug=course_slug, lesson_slug=lesson_slug)
+    lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.user.is_authenticated:
         progress_services.lesson_view_record(user=request.user, lesson=lesson)
     return render(request, "lessons/lesson_detail.html", _lesson_context(request, lesson))
@@ -187,18 +242,41 @@ def chooser(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) -> Htt
     return render(request, template, {"chooser": context, "lesson": lesson, "course": lesson.course})
 
 
+def _search_results_html(query: str) -> SafeString:
+    """The rendered results for a valid query, cached briefly: they change only when material is imported.
+
+    Rendered without a request (the partial shows only the query and public lesson text).
+    """
+    key = "lessons:search:v1:" + hashlib.sha256(query.encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        hits = lesson_search.section_search(query=query)
+        context = {"query": query, "hits": hits, "error": ""}
+        html = render_to_string("lessons/search.html#search-results", context)
+        cache.set(key, html, SEARCH_CACHE_SECONDS)
+    return html
+
+
 @require_GET
 def search(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     error = ""
-    hits: list[lesson_search.Hit] = []
+    results_html = None
     if len(query) > lesson_search.MAX_QUERY_CHARS:
         error = f"Search for at most {lesson_search.MAX_QUERY_CHARS} characters."
     elif query and not lesson_search.query_terms(query):
         error = "Type some words or numbers to search for."
     elif query:
-        hits = lesson_search.section_search(query=query)
-    context = {"query": query, "hits": hits, "error": error, "max_chars": lesson_search.MAX_QUERY_CHARS}
+        results_html = _search_results_html(query)
+    if request.htmx and not request.htmx.boosted and results_html is not None:
+        return HttpResponse(results_html)
+    context = {
+        "query": query,
+        "hits": [],
+        "error": error,
+        "max_chars": lesson_search.MAX_QUERY_CHARS,
+        "results_html": results_html,
+    }
     template = "lessons/search.html"
     if request.htmx and not request.htmx.boosted:
         template += "#search-results"

@@ -13,3 +13,13 @@ COURSE_SLUG = "communication-protocols-in-system-design"
 def material(db):
     """The committed course material, imported."""
     return material_import(path=MATERIAL)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Lesson pages cache their rendered articles: no test sees another test's cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

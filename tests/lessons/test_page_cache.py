@@ -1,0 +1,90 @@
+"""Lesson-page and search caches: what is cached, what stays per response, and invalidation by import."""
+
+import re
+
+from courses.services import lesson_complete
+from lessons.models import Lesson, Topic
+from tests.lessons.conftest import COURSE_SLUG
+
+LESSON_URL = f"/courses/{COURSE_SLUG}/the-landscape/"
+NONCE_RE = re.compile(r'nonce="([^"]+)"')
+HEADER_TOKEN_RE = re.compile(r'"x-csrftoken": "([^"]+)"')
+TOKEN_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def per_response(html: str) -> str:
+    return HEADER_TOKEN_RE.sub("", NONCE_RE.sub("", html))
+
+
+def test_second_anonymous_view_is_served_from_the_cache(client, material, django_assert_num_queries):
+    first = client.get(LESSON_URL).content.decode()
+    with django_assert_num_queries(1):  # the lesson itself; article and pager come from the cache
+        second = client.get(LESSON_URL).content.decode()
+    assert per_response(first) == per_response(second)
+    assert HEADER_TOKEN_RE.findall(first) != HEADER_TOKEN_RE.findall(second)  # masked anew each time
+    assert "Lesson 2 of 13" in second
+
+
+def test_cached_article_carries_no_nonce_or_token_of_another_response(client, material, learner):
+    client.get(LESSON_URL)  # fills the cache anonymously
+    client.force_login(learner)
+    first = client.get(LESSON_URL).content.decode()
+    second = client.get(LESSON_URL).content.decode()
+    assert NONCE_RE.findall(first)[0] != NONCE_RE.findall(second)[0]
+    assert len(set(NONCE_RE.findall(second))) == 1  # every script carries this response's nonce
+    assert TOKEN_RE.findall(second)  # the mark-complete and log-out forms stay per visitor
+    assert "Mark complete" in second
+
+
+def test_progress_stays_per_visitor_with_a_warm_cache(client, material, learner):
+    client.get(LESSON_URL)
+    lesson_complete(user=learner, lesson=Lesson.objects.get(slug="the-landscape"))
+    client.force_login(learner)
+    html = client.get(LESSON_URL).content.decode()
+    assert "1 of 13 lessons" in html
+    assert "✓ Completed" in html
+
+
+def test_reimport_changes_the_key(client, material):
+    client.get(LESSON_URL)
+    lesson = Lesson.objects.get(slug="the-landscape")
+    section = lesson.sections.order_by("position").first()
+    section.body_html = "<p>Freshly imported text.</p>"
+    section.save(update_fields=["body_html"])
+    assert "Freshly imported text." not in client.get(LESSON_URL).content.decode()  # still cached
+    Topic.objects.filter(pk=lesson.topic_id).update(source_sha256="0" * 64)  # what an import changes
+    assert "Freshly imported text." in client.get(LESSON_URL).content.decode()
+
+
+def test_import_of_another_topic_changes_the_key(client, material):
+    client.get(LESSON_URL)
+    lesson = Lesson.objects.get(slug="the-landscape")
+    section = lesson.sections.order_by("position").first()
+    section.body_html = "<p>Cross-reference re-resolved.</p>"
+    section.save(update_fields=["body_html"])
+    latest = Topic.objects.order_by("-imported_at").first()
+    Topic.objects.filter(pk=latest.pk).update(imported_at=latest.imported_at.replace(year=2099))
+    assert "Cross-reference re-resolved." in client.get(LESSON_URL).content.decode()
+
+
+def test_repeated_search_skips_the_index(client, material, django_assert_num_queries):
+    first = client.get("/search/", {"q": "websocket reconnect"}).content.decode()
+    with django_assert_num_queries(0):
+        second = client.get("/search/", {"q": "websocket reconnect"}).content.decode()
+    assert per_response(first) == per_response(second)
+    assert HEADER_TOKEN_RE.findall(first) != HEADER_TOKEN_RE.findall(second)  # masked anew each time
+    assert 'class="search-hit"' in second
+
+
+def test_cached_search_results_escape_the_query(client, material):
+    client.get("/search/", {"q": "<script>websocket</script>"})
+    html = client.get("/search/", {"q": "<script>websocket</script>"}).content.decode()
+    assert "<script>websocket" not in html
+    assert "&lt;script&gt;websocket&lt;/script&gt;" in html
+
+
+def test_cached_search_htmx_fragment(client, material):
+    client.get("/search/", {"q": "grpc"})
+    response = client.get("/search/", {"q": "grpc"}, headers={"HX-Request": "true"})
+    assert response.content.decode().strip().startswith('<div id="search-results"')
+    assert "<html" not in response.content.decode()
