@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -216,7 +217,8 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _cohort_or_404(request, cohort_id)
     ctx = selectors.cohort_context(cohort=cohort)
     params = _table_params(request)
-    everyone = selectors.cohort_rows(ctx=ctx)
+    cache_key = selectors.cohort_cache_key(ctx=ctx)
+    everyone = selectors.cohort_rows(ctx=ctx, key=cache_key)
     page = Paginator(selectors.sort_and_filter(everyone, **params), PAGE_SIZE).get_page(
         _page_number(request, "page")
     )
@@ -228,6 +230,8 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
         "filters": selectors.FILTERS,
         "rows": page.object_list,
         "page": page,
+        "cache_key": cache_key,
+        "cache_ttl": selectors.ROWS_TTL,
     }
     if request.htmx and request.htmx.target == "learners-table":
         return render(request, "courses/cohort_dashboard.html#learners-table", context)
@@ -242,10 +246,11 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
             "at_risk_top": at_risk_top,
             "averages": averages,
             "heat_page": heat_page,
-            "heat": charts.heat_map(columns=ctx.key_areas, rows=heat_page.object_list, averages=averages),
-            "weekly_chart": charts.bar_chart(
-                buckets=selectors.weekly_lessons_chart(cohort=cohort, now=ctx.now)
+            # Built only when the template's cached fragment for this cohort version is missing.
+            "heat": SimpleLazyObject(
+                lambda: charts.heat_map(columns=ctx.key_areas, rows=heat_page.object_list, averages=averages)
             ),
+            "weekly_chart": charts.bar_chart(buckets=selectors.cohort_weekly_chart(ctx=ctx, key=cache_key)),
             "threshold": round(analytics.MASTERY_THRESHOLD * 100),
             "announcements": selectors.announcement_list_for_cohort(cohort=cohort, limit=5),
         }

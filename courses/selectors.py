@@ -435,24 +435,40 @@ def cohort_version(*, cohort_id: int) -> int:
     return version
 
 
-def cohort_rows(*, ctx: CohortContext) -> list[LearnerRow]:
-    """Every learner's row in name order, from the cache when nothing changed (one query otherwise)."""
+def cohort_cache_key(*, ctx: CohortContext) -> str:
+    """Names the cohort's current figures: its version plus everything else the rows are computed from."""
     cohort = ctx.cohort
     shape = (
         cohort.weekly_target,
         cohort.weekly_target_kind,
         cohort.starts_on,
         cohort.ends_on,
+        ctx.now.date(),
         ctx.lessons_total,
         tuple((c.index, c.slug, c.name, c.question_ids) for c in ctx.key_areas),
     )
     digest = hashlib.md5(repr(shape).encode(), usedforsecurity=False).hexdigest()
-    key = f"courses:cohort:{cohort.pk}:rows:{cohort_version(cohort_id=cohort.pk)}:{digest}"
+    return f"{cohort.pk}:{cohort_version(cohort_id=cohort.pk)}:{digest}"
+
+
+def cohort_rows(*, ctx: CohortContext, key: str | None = None) -> list[LearnerRow]:
+    """Every learner's row in name order, from the cache when nothing changed (one query otherwise)."""
+    key = f"courses:cohort:rows:{key or cohort_cache_key(ctx=ctx)}"
     rows = cache.get(key)
     if rows is None:
         rows = list(learner_rows(ctx=ctx))
         cache.set(key, rows, ROWS_TTL)
     return rows
+
+
+def cohort_weekly_chart(*, ctx: CohortContext, key: str | None = None) -> list[tuple[date, int]]:
+    """weekly_lessons_chart() cached like cohort_rows() (completing a lesson bumps the version)."""
+    key = f"courses:cohort:weekly:{key or cohort_cache_key(ctx=ctx)}"
+    buckets = cache.get(key)
+    if buckets is None:
+        buckets = weekly_lessons_chart(cohort=ctx.cohort, now=ctx.now)
+        cache.set(key, buckets, ROWS_TTL)
+    return buckets
 
 
 def mastery_averages(
