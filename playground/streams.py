@@ -421,24 +421,30 @@ class StreamsApp:
 
 
 async def _until_disconnect(receive: Any, work: Any) -> Any:
-    """Run ``work`` until it finishes or the client disconnects (then it is cancelled at once)."""
+    """Run ``work`` until it finishes or the client disconnects (then it is cancelled at once).
+
+    ``work`` runs in the caller's task (one task per held request, not two): a small watcher task
+    reads ``receive`` and cancels the caller when the client goes; that cancellation is absorbed here.
+    """
+    current = asyncio.current_task()
+    gone = False
 
     async def disconnected() -> None:
+        nonlocal gone
         while (await receive())["type"] != "http.disconnect":
             pass
+        gone = True
+        current.cancel()
 
-    task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(disconnected())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if gone and current.uncancel() == 0:
+            return None
+        raise
     finally:
-        for t in (task, watcher):
-            if not t.done():
-                t.cancel()
-        await asyncio.gather(task, watcher, return_exceptions=True)
-    if task.cancelled() or not task.done():
-        return None
-    return task.result()
+        watcher.cancel()  # not awaited: it holds nothing, and must not cancel us once we are done
 
 
 def _cookies(raw: str) -> dict[str, str]:
