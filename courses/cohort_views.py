@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -218,37 +218,45 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
     ctx = selectors.cohort_context(cohort=cohort)
     params = _table_params(request)
     cache_key = selectors.cohort_cache_key(ctx=ctx)
-    everyone = selectors.cohort_rows(ctx=ctx, key=cache_key)
-    page = Paginator(selectors.sort_and_filter(everyone, **params), PAGE_SIZE).get_page(
-        _page_number(request, "page")
-    )
+    table_page, heat_page_number = _page_number(request, "page"), _page_number(request, "heat")
+
+    # The table and the heat map are cached fragments keyed by cache_key: their rows are only sorted,
+    # paginated and drawn (lazily) when the fragment for this cohort version is missing.
+    def table() -> Page:
+        rows = selectors.sort_and_filter(selectors.cohort_rows(ctx=ctx, key=cache_key), **params)
+        return Paginator(rows, PAGE_SIZE).get_page(table_page)
+
+    page = SimpleLazyObject(table)
     context = {
         "cohort": cohort,
         "ctx": ctx,
         "params": params,
         "sorts": selectors.SORTS,
         "filters": selectors.FILTERS,
-        "rows": page.object_list,
+        "rows": SimpleLazyObject(lambda: page.object_list),
         "page": page,
+        "table_page": table_page,
         "cache_key": cache_key,
         "cache_ttl": selectors.ROWS_TTL,
     }
     if request.htmx and request.htmx.target == "learners-table":
         return render(request, "courses/cohort_dashboard.html#learners-table", context)
-    at_risk = [row for row in everyone if row.at_risk]
-    at_risk_top = sorted(at_risk, key=lambda r: (-len(r.at_risk), r.name.lower()))[:AT_RISK_SHOWN]
-    averages = selectors.mastery_averages(ctx=ctx, rows=everyone)
-    heat_page = Paginator(everyone, PAGE_SIZE).get_page(_page_number(request, "heat"))
+    summary = selectors.cohort_summary(ctx=ctx, key=cache_key, top=AT_RISK_SHOWN)
+    heat_page = SimpleLazyObject(
+        lambda: Paginator(selectors.cohort_rows(ctx=ctx, key=cache_key), PAGE_SIZE).get_page(heat_page_number)
+    )
     context.update(
         {
-            "everyone": everyone,
-            "at_risk": at_risk,
-            "at_risk_top": at_risk_top,
-            "averages": averages,
+            "learner_count": summary.count,
+            "at_risk": summary.at_risk_ids,
+            "at_risk_top": summary.at_risk_top,
+            "averages": summary.averages,
             "heat_page": heat_page,
-            # Built only when the template's cached fragment for this cohort version is missing.
+            "heat_page_number": heat_page_number,
             "heat": SimpleLazyObject(
-                lambda: charts.heat_map(columns=ctx.key_areas, rows=heat_page.object_list, averages=averages)
+                lambda: charts.heat_map(
+                    columns=ctx.key_areas, rows=heat_page.object_list, averages=summary.averages
+                )
             ),
             "weekly_chart": charts.bar_chart(buckets=selectors.cohort_weekly_chart(ctx=ctx, key=cache_key)),
             "threshold": round(analytics.MASTERY_THRESHOLD * 100),
