@@ -6,10 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +30,9 @@ from lessons.outline import is_decision_tree
 
 REALTIME_KEYWORDS = ("real-time", "websocket", "server-sent", "long polling", "long-polling")
 ARTICLE_CACHE_SECONDS = 24 * 60 * 60  # the key changes on every import; this only bounds memory
+# Stand-ins for the per-response CSP nonce and CSRF token in a cached anonymous lesson page.
+PAGE_NONCE = "hs-page-nonce-placeholder-5c1e9a"
+PAGE_CSRF_SLOT = "hs-page-csrf-placeholder-5c1e9a"
 SEARCH_CACHE_SECONDS = 60  # keyed by query only: a re-import shows in search within a minute
 
 
@@ -160,7 +166,26 @@ def lesson_detail(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) 
     lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.user.is_authenticated:
         progress_services.lesson_view_record(user=request.user, lesson=lesson)
+    elif get_nonce(request) is not None and not request.htmx and not len(messages.get_messages(request)):
+        return _anonymous_lesson_page(request, lesson)
     return render(request, "lessons/lesson_detail.html", _lesson_context(request, lesson))
+
+
+def _anonymous_lesson_page(request: HtmxHttpRequest, lesson: Lesson) -> HttpResponse:
+    """An anonymous visitor's page is the same for everyone but for the CSP nonce and the CSRF token.
+
+    The whole page is cached with placeholders in their place (`len()` on the message storage does
+    not consume messages; a page with messages is never cached) and each response gets its own.
+    """
+    path_hash = hashlib.sha256(request.path.encode()).hexdigest()[:16]
+    key = f"lessons:page:v1:{_article_key(lesson)}:{path_hash}"
+    page = cache.get(key)
+    if page is None:
+        context = {**_lesson_context(request, lesson), "csp_nonce": PAGE_NONCE, "csrf_token": PAGE_CSRF_SLOT}
+        page = render_to_string("lessons/lesson_detail.html", context, request=request)
+        cache.set(key, page, ARTICLE_CACHE_SECONDS)
+    html = page.replace(PAGE_NONCE, str(get_nonce(request))).replace(PAGE_CSRF_SLOT, get_token(request))
+    return HttpResponse(html)
 
 
 def _progress_response(request: HtmxHttpRequest, lesson: Lesson, *, complete: bool) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 import re
 
+from django.http import HttpResponse
+
 from courses.services import lesson_complete
 from lessons.models import Lesson, Topic
 from tests.lessons.conftest import COURSE_SLUG
@@ -88,3 +90,44 @@ def test_cached_search_htmx_fragment(client, material):
     response = client.get("/search/", {"q": "grpc"}, headers={"HX-Request": "true"})
     assert response.content.decode().strip().startswith('<div id="search-results"')
     assert "<html" not in response.content.decode()
+
+
+def test_anonymous_page_nonce_matches_the_csp_header_each_time(client, material):
+    for _ in range(2):
+        response = client.get(LESSON_URL)
+        html = response.content.decode()
+        nonces = set(NONCE_RE.findall(html))
+        assert len(nonces) == 1
+        (nonce,) = nonces
+        assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+        assert "placeholder" not in html
+
+
+def test_anonymous_cached_page_token_passes_csrf(material):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.get(LESSON_URL)  # fills the cache
+    response = client.get(LESSON_URL)
+    (token,) = HEADER_TOKEN_RE.findall(response.content.decode())
+    assert "placeholder" not in token
+    assert response.cookies["csrftoken"].value
+    login = client.post(
+        "/accounts/login/", {"username": "nobody", "password": "x"}, headers={"X-CSRFToken": token}
+    )
+    assert login.status_code == 200  # a form error, not a 403 CSRF failure
+
+
+def test_anonymous_page_with_messages_is_not_served_from_or_into_the_cache(client, material):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    storage = CookieStorage(request)
+    storage.add(constants.INFO, "A one-off notice.")
+    response_holder = HttpResponse()
+    storage.update(response_holder)
+    client.cookies["messages"] = response_holder.cookies["messages"].value
+    assert "A one-off notice." in client.get(LESSON_URL).content.decode()
+    assert "A one-off notice." not in client.get(LESSON_URL).content.decode()
