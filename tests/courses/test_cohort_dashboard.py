@@ -244,3 +244,112 @@ def test_dashboard_row_equals_the_pushed_row(client, cohort, course_setup, instr
     pushed = learner_row_html(cohort_id=cohort.pk, user_id=learner.pk).strip()
     assert pushed.startswith(f'<tr id="learner-row-{learner.pk}"')
     assert pushed in page
+
+
+# --- Pagination and the cached figures ---------------------------------------------------------
+
+
+def _dashboard(client, cohort, query: str = "") -> str:
+    return client.get(reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk}) + query).text
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_cached_dashboard_query_count(
+    client, cohort, course_setup, instructor, size, django_assert_num_queries
+):
+    add_learners(cohort, course_setup, size)
+    client.force_login(instructor)
+    _dashboard(client, cohort)
+    # session, user, cohort, key areas + their questions (2), lesson count, announcements, the navigation's
+    # review count: learners and the weekly chart come from the cache until the cohort's version moves
+    with django_assert_num_queries(8):
+        page = _dashboard(client, cohort)
+    assert page.count('id="learner-row-') == size
+
+
+@pytest.mark.slow
+def test_table_and_heat_map_are_paginated(client, cohort, course_setup, instructor):
+    learners = add_learners(cohort, course_setup, 53)
+    client.force_login(instructor)
+    first = _dashboard(client, cohort)
+    assert first.count('id="learner-row-') == 50
+    assert "Page 1 of 2" in first
+    assert 'rel="next"' in first
+    assert first.count('class="heat-label"') == 50
+    second = _dashboard(client, cohort, "?page=2")
+    assert second.count('id="learner-row-') == 3
+    assert 'data-append-new="true"' in second
+    assert _dashboard(client, cohort, "?page=999").count('id="learner-row-') == 3
+    assert _dashboard(client, cohort, "?page=-1&heat=x").count('id="learner-row-') == 50
+    heat = _dashboard(client, cohort, "?heat=2")
+    assert heat.count('class="heat-label"') == 3
+    last = sorted(learners, key=lambda u: u.username)[-1]
+    assert f">{last.name}</th>" in heat.split('id="heat-heading"')[1]
+    partial = client.get(
+        reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk}) + "?page=2",
+        headers={"HX-Request": "true", "HX-Target": "learners-table"},
+    ).text
+    assert partial.count('id="learner-row-') == 3
+
+
+def test_at_risk_summary_names_ten_and_messages_everyone(client, cohort, course_setup, instructor):
+    learners = add_learners(cohort, course_setup, 12)  # one lesson a week against a target of two
+    client.force_login(instructor)
+    page = _dashboard(client, cohort)
+    summary = page.split('id="at-risk-heading"')[1].split("</section>")[0]
+    assert summary.count("<li>") == 10
+    assert "See all 12 at-risk learners in the table" in summary
+    assert summary.count('name="recipients"') == 12
+    assert all(f'value="{u.pk}"' in summary for u in learners)
+
+
+def test_activity_after_commit_refreshes_the_cached_row(
+    client, cohort, course_setup, instructor, django_capture_on_commit_callbacks
+):
+    from courses import services
+    from courses.cohort_views import learner_row_html
+
+    (learner,) = add_learners(cohort, course_setup, 1)
+    client.force_login(instructor)
+    assert "1 / 4" in _dashboard(client, cohort)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lesson_complete(user=learner, lesson=course_setup["lessons"][1])
+    page = _dashboard(client, cohort)
+    assert "2 / 4" in page
+    assert learner_row_html(cohort_id=cohort.pk, user_id=learner.pk).strip() in page
+
+
+def test_membership_change_refreshes_the_cached_rows(
+    client, cohort, course_setup, instructor, django_capture_on_commit_callbacks
+):
+    from courses import cohort_services
+
+    a, b = add_learners(cohort, course_setup, 2)
+    client.force_login(instructor)
+    assert _dashboard(client, cohort).count('id="learner-row-') == 2
+    membership = CohortMembership.objects.get(cohort=cohort, user=a)
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort_services.learner_remove(membership=membership)
+    page = _dashboard(client, cohort)
+    assert page.count('id="learner-row-') == 1
+    assert f'id="learner-row-{b.pk}"' in page
+
+
+def test_a_rolled_back_change_keeps_the_cached_figures(client, cohort, course_setup, instructor):
+    (learner,) = add_learners(cohort, course_setup, 1)
+    ctx = selectors.cohort_context(cohort=cohort)
+    before = selectors.cohort_cache_key(ctx=ctx)
+    from django.db import transaction
+
+    from courses import events
+
+    def publish_then_fail() -> None:
+        with transaction.atomic():
+            events.publish_learner_activity(user_id=learner.pk, kind="lesson_viewed")
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
+    assert selectors.cohort_cache_key(ctx=ctx) == before
+    events.bump_cohort_version(cohort.pk)
+    assert selectors.cohort_cache_key(ctx=ctx) != before
