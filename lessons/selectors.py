@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, DateTimeField, F, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -70,6 +71,17 @@ def lesson_page_get(*, course_slug: str, lesson_slug: str) -> Lesson:
         course__slug=course_slug,
         slug=lesson_slug,
     )
+
+
+def material_version() -> str:
+    """Changes whenever an import changes any topic (and so possibly any lesson's HTML, links or pager).
+
+    Plain SQL: it runs on every anonymous lesson view, before anything else.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(imported_at), COUNT(*) FROM {Topic._meta.db_table}")  # noqa: S608
+        latest, count = cursor.fetchone()
+    return f"{latest}:{count}".replace(" ", "_")
 
 
 def lesson_sections(*, lesson: Lesson) -> list[Section]:

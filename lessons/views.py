@@ -163,24 +163,31 @@ def _lesson_context(request: HtmxHttpRequest, lesson: Lesson) -> dict:
 
 @require_GET
 def lesson_detail(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    if (
+        not request.user.is_authenticated
+        and get_nonce(request) is not None
+        and not request.htmx
+        and not len(messages.get_messages(request))  # len() does not consume them
+    ):
+        return _anonymous_lesson_page(request, course_slug, lesson_slug)
     lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.user.is_authenticated:
         progress_services.lesson_view_record(user=request.user, lesson=lesson)
-    elif get_nonce(request) is not None and not request.htmx and not len(messages.get_messages(request)):
-        return _anonymous_lesson_page(request, lesson)
     return render(request, "lessons/lesson_detail.html", _lesson_context(request, lesson))
 
 
-def _anonymous_lesson_page(request: HtmxHttpRequest, lesson: Lesson) -> HttpResponse:
+def _anonymous_lesson_page(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     """An anonymous visitor's page is the same for everyone but for the CSP nonce and the CSRF token.
 
-    The whole page is cached with placeholders in their place (`len()` on the message storage does
-    not consume messages; a page with messages is never cached) and each response gets its own.
+    The whole page is cached per path and material version with placeholders in their place, and
+    each response gets its own. Pages with pending messages and htmx requests are never cached;
+    unknown lessons 404 on every request (nothing is cached for them).
     """
     path_hash = hashlib.sha256(request.path.encode()).hexdigest()[:16]
-    key = f"lessons:page:v1:{_article_key(lesson)}:{path_hash}"
+    key = f"lessons:page:v2:{selectors.material_version()}:{path_hash}"
     page = cache.get(key)
     if page is None:
+        lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
         context = {**_lesson_context(request, lesson), "csp_nonce": PAGE_NONCE, "csrf_token": PAGE_CSRF_SLOT}
         page = render_to_string("lessons/lesson_detail.html", context, request=request)
         cache.set(key, page, ARTICLE_CACHE_SECONDS)

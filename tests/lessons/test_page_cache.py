@@ -20,7 +20,7 @@ def per_response(html: str) -> str:
 
 def test_second_anonymous_view_is_served_from_the_cache(client, material, django_assert_num_queries):
     first = client.get(LESSON_URL).content.decode()
-    with django_assert_num_queries(1):  # the lesson itself; article and pager come from the cache
+    with django_assert_num_queries(1):  # the material version; the page comes from the cache
         second = client.get(LESSON_URL).content.decode()
     assert per_response(first) == per_response(second)
     assert HEADER_TOKEN_RE.findall(first) != HEADER_TOKEN_RE.findall(second)  # masked anew each time
@@ -54,7 +54,11 @@ def test_reimport_changes_the_key(client, material):
     section.body_html = "<p>Freshly imported text.</p>"
     section.save(update_fields=["body_html"])
     assert "Freshly imported text." not in client.get(LESSON_URL).content.decode()  # still cached
-    Topic.objects.filter(pk=lesson.topic_id).update(source_sha256="0" * 64)  # what an import changes
+    topic = lesson.topic
+    # What an import of changed material does: a new source hash and import time.
+    Topic.objects.filter(pk=topic.pk).update(
+        source_sha256="0" * 64, imported_at=topic.imported_at.replace(year=2098)
+    )
     assert "Freshly imported text." in client.get(LESSON_URL).content.decode()
 
 
@@ -67,6 +71,21 @@ def test_import_of_another_topic_changes_the_key(client, material):
     latest = Topic.objects.order_by("-imported_at").first()
     Topic.objects.filter(pk=latest.pk).update(imported_at=latest.imported_at.replace(year=2099))
     assert "Cross-reference re-resolved." in client.get(LESSON_URL).content.decode()
+
+
+def test_unknown_lesson_404s_every_time(client, material):
+    for _ in range(2):
+        assert client.get(f"/courses/{COURSE_SLUG}/no-such-lesson/").status_code == 404
+
+
+def test_logged_in_warm_article_cache_makes_one_query_less(
+    client, material, learner, django_assert_num_queries
+):
+    client.force_login(learner)
+    client.get(LESSON_URL)
+    # session, user, nav review badge, lesson, view (savepoint, select, update, release), completed ids
+    with django_assert_num_queries(9):
+        client.get(LESSON_URL)
 
 
 def test_repeated_search_skips_the_index(client, material, django_assert_num_queries):
