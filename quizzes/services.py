@@ -212,6 +212,7 @@ def review_card_ensure(*, user_id: int, question: Question, now: datetime) -> Re
     return card
 
 
+@transaction.atomic
 def review_card_schedule(*, user_id: int, question: Question, score: float, now: datetime) -> ReviewCard:
     """Rate one answer with FSRS and store the card's next due date."""
     card = ReviewCard.objects.select_for_update().filter(user_id=user_id, question=question).first()
@@ -252,6 +253,7 @@ def _parse(question: Question, post: Any, *, seed: str) -> dict:
         raise QuizError(str(exc)) from exc
 
 
+@transaction.atomic
 def answer_record(
     *,
     user_id: int,

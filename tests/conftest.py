@@ -7,6 +7,7 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+from channels.layers import channel_layers
 
 from tests.factories import UserFactory
 
@@ -34,6 +35,15 @@ def require_service(name: str, available: bool) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} and REQUIRE_SERVICES=1")
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel layer per test: each async test has its own event loop, and a layer (in memory or
+    channels_redis, with REDIS_URL) binds its locks and connections to the first loop that uses it."""
+    channel_layers.backends.pop("default", None)
+    yield
+    channel_layers.backends.pop("default", None)
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def test_healthz_database_down_is_503_naming_it(client):
 
 
 def test_healthz_channel_layer_down_is_503_naming_it(client):
-    with mock.patch("channels.layers.InMemoryChannelLayer.send", side_effect=ConnectionError("down")):
+    broken = mock.Mock()
+    broken.new_channel = mock.AsyncMock(side_effect=ConnectionError("down"))
+    with mock.patch("config.views.get_channel_layer", return_value=broken):  # whichever layer is configured
         response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["failed"] == ["channel_layer"]

@@ -103,6 +103,18 @@ def daphne(
     return Proc(argv, env, port, tmp_path / f"{name}.log")
 
 
+def run_database_url() -> str:
+    """The URL of the database this test run uses (SQLite file or PostgreSQL), for a live server to share."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    user, password = settings.get("USER") or "", settings.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgres://{auth}{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{settings['NAME']}"
+
+
 def python() -> str:
     return sys.executable
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -25,7 +24,7 @@ def server(tmp_path, transactional_db, servers):
     """Daphne on this test's database file (committed rows are visible to it), memory channel layer."""
     proc = live.daphne(
         tmp_path,
-        database_url=f"sqlite:///{connection.settings_dict['NAME']}",
+        database_url=live.run_database_url(),
         PLAYGROUND_MAX_CONNECTIONS_PER_IP="40",
         PLAYGROUND_MAX_CONNECTIONS_PER_USER="12",
         PLAYGROUND_SEND_RATE_PER_MINUTE="30",

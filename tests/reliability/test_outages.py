@@ -48,11 +48,8 @@ async def outage_run(tmp_path, redis_hub_settings, redis_proc, servers) -> dict:
 
 async def _outage(tmp_path, redis_hub_settings, redis_proc, servers) -> dict:
     """Serve, stop Redis (the layer, the replay log, the caps), probe, start it again, probe."""
-    from django.db import connection
 
-    server = live.daphne(
-        tmp_path, database_url=f"sqlite:///{connection.settings_dict['NAME']}", redis_url=redis_hub_settings
-    )
+    server = live.daphne(tmp_path, database_url=live.run_database_url(), redis_url=redis_hub_settings)
     servers.append(server.start())
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         first_page = (await client.get("/courses/")).status_code

@@ -9,7 +9,6 @@ import struct
 from base64 import b64encode
 
 import pytest
-from django.db import connection
 from websockets.asyncio.client import connect
 
 from bench.procs import proc_status
@@ -74,7 +73,7 @@ async def test_stalled_reader_is_cut_off_memory_stays_bounded_others_unaffected(
 ):
     server = live.daphne(
         tmp_path,
-        database_url=f"sqlite:///{connection.settings_dict['NAME']}",
+        database_url=live.run_database_url(),
         PLAYGROUND_SEND_RATE_PER_MINUTE="100000000",
         PLAYGROUND_MAX_CONNECTIONS_PER_USER="100",
     )
