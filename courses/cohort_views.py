@@ -258,7 +258,9 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
                     columns=ctx.key_areas, rows=heat_page.object_list, averages=summary.averages
                 )
             ),
-            "weekly_chart": charts.bar_chart(buckets=selectors.cohort_weekly_chart(ctx=ctx, key=cache_key)),
+            "weekly_chart": SimpleLazyObject(
+                lambda: charts.bar_chart(buckets=selectors.cohort_weekly_chart(ctx=ctx, key=cache_key))
+            ),
             "threshold": round(analytics.MASTERY_THRESHOLD * 100),
             "announcements": selectors.announcement_list_for_cohort(cohort=cohort, limit=5),
         }
