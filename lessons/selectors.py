@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.db import connection
@@ -82,6 +83,28 @@ def material_version() -> str:
         cursor.execute(f"SELECT MAX(imported_at), COUNT(*) FROM {Topic._meta.db_table}")  # noqa: S608
         latest, count = cursor.fetchone()
     return f"{latest}:{count}".replace(" ", "_")
+
+
+# How long a process trusts the material version it read last: anonymous lesson pages then need no
+# query at all. An import in this process forgets it at once; other processes (`import_material` runs
+# in its own) see the new version within this many seconds.
+MATERIAL_VERSION_SECONDS = 5.0
+_version_memo: dict[str, tuple[float, str]] = {}
+
+
+def material_version_recent() -> str:
+    """material_version(), re-read at most every MATERIAL_VERSION_SECONDS."""
+    now = time.monotonic()
+    memo = _version_memo.get(connection.alias)
+    if memo is not None and now - memo[0] < MATERIAL_VERSION_SECONDS:
+        return memo[1]
+    version = material_version()
+    _version_memo[connection.alias] = (now, version)
+    return version
+
+
+def material_version_forget() -> None:
+    _version_memo.clear()
 
 
 def lesson_sections(*, lesson: Lesson) -> list[Section]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from courses.models import Course
-from lessons import outline, parsing, rendering, search
+from lessons import outline, parsing, rendering, search, selectors
 from lessons.models import KeyArea, Lesson, Section, Topic
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -198,6 +198,9 @@ def material_import(*, path: Path | str, course_slug: str | None = None) -> Impo
     # This topic's own URL may be new: re-resolve every section that refers to a topic.
     changes["references_updated"] = sections_render(urls=topic_urls())
     search.index_rebuild()
+    # Lesson pages cached under the old material version: this process stops using them now.
+    selectors.material_version_forget()
+    transaction.on_commit(selectors.material_version_forget)
     counts = {
         "lessons": len(plans),
         "sections": sum(len(plan.sections) for plan in plans),

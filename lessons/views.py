@@ -184,7 +184,7 @@ def _anonymous_lesson_page(request: HtmxHttpRequest, course_slug: str, lesson_sl
     unknown lessons 404 on every request (nothing is cached for them).
     """
     path_hash = hashlib.sha256(request.path.encode()).hexdigest()[:16]
-    key = f"lessons:page:v2:{selectors.material_version()}:{path_hash}"
+    key = f"lessons:page:v2:{selectors.material_version_recent()}:{path_hash}"
     page = cache.get(key)
     if page is None:
         lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)

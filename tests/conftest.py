@@ -46,6 +46,20 @@ def _fresh_channel_layer():
     channel_layers.backends.pop("default", None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No test sees another's cached pages (lesson pages are cached by material version, which
+    factory-made topics share). Test settings use the in-process locmem cache."""
+    from django.core.cache import cache
+
+    from lessons import selectors
+
+    selectors.material_version_forget()
+    cache.clear()
+    yield
+    selectors.material_version_forget()
+
+
 @pytest.fixture
 def redis_url() -> str:
     require_service("Redis at " + REDIS_URL, _reachable(REDIS_URL, 6379))

@@ -16,10 +16,16 @@ def material(db):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(monkeypatch):
     """Lesson pages cache their rendered articles: no test sees another test's cache."""
     from django.core.cache import cache
 
+    from lessons import selectors
+
+    # Deterministic: only an import (or a test, explicitly) makes the version be read again.
+    monkeypatch.setattr(selectors, "MATERIAL_VERSION_SECONDS", 3600.0)
+    selectors.material_version_forget()
     cache.clear()
     yield
     cache.clear()
+    selectors.material_version_forget()

@@ -5,6 +5,7 @@ import re
 from django.http import HttpResponse
 
 from courses.services import lesson_complete
+from lessons import selectors
 from lessons.models import Lesson, Topic
 from tests.lessons.conftest import COURSE_SLUG
 
@@ -20,7 +21,7 @@ def per_response(html: str) -> str:
 
 def test_second_anonymous_view_is_served_from_the_cache(client, material, django_assert_num_queries):
     first = client.get(LESSON_URL).content.decode()
-    with django_assert_num_queries(1):  # the material version; the page comes from the cache
+    with django_assert_num_queries(0):  # the material version is recent, the page comes from the cache
         second = client.get(LESSON_URL).content.decode()
     assert per_response(first) == per_response(second)
     assert HEADER_TOKEN_RE.findall(first) != HEADER_TOKEN_RE.findall(second)  # masked anew each time
@@ -59,6 +60,7 @@ def test_reimport_changes_the_key(client, material):
     Topic.objects.filter(pk=topic.pk).update(
         source_sha256="0" * 64, imported_at=topic.imported_at.replace(year=2098)
     )
+    selectors.material_version_forget()  # what material_import does
     assert "Freshly imported text." in client.get(LESSON_URL).content.decode()
 
 
@@ -70,6 +72,7 @@ def test_import_of_another_topic_changes_the_key(client, material):
     section.save(update_fields=["body_html"])
     latest = Topic.objects.order_by("-imported_at").first()
     Topic.objects.filter(pk=latest.pk).update(imported_at=latest.imported_at.replace(year=2099))
+    selectors.material_version_forget()  # what material_import does
     assert "Cross-reference re-resolved." in client.get(LESSON_URL).content.decode()
 
 
@@ -150,3 +153,23 @@ def test_anonymous_page_with_messages_is_not_served_from_or_into_the_cache(clien
     client.cookies["messages"] = response_holder.cookies["messages"].value
     assert "A one-off notice." in client.get(LESSON_URL).content.decode()
     assert "A one-off notice." not in client.get(LESSON_URL).content.decode()
+
+
+def test_material_version_is_reread_after_its_lifetime(material, monkeypatch, django_assert_num_queries):
+    clock = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    with django_assert_num_queries(1):
+        first = selectors.material_version_recent()
+        assert selectors.material_version_recent() == first
+    Topic.objects.update(imported_at=Topic.objects.first().imported_at.replace(year=2097))
+    clock[0] += selectors.MATERIAL_VERSION_SECONDS
+    assert selectors.material_version_recent() != first
+
+
+def test_import_forgets_the_material_version(material):
+    from lessons.services import material_import
+    from tests.lessons.conftest import TCP
+
+    before = selectors.material_version_recent()
+    material_import(path=TCP)
+    assert selectors.material_version_recent() != before
