@@ -198,7 +198,7 @@ class LogBase:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.cond = asyncio.Condition()
+        self.waiting: set[asyncio.Future] = set()  # readers blocked in _block()
         self.local = collections.Counter()  # ws / sse / long_poll held here now
         self.pollers: dict[str, tuple[str, float]] = {}  # key -> (kind, last seen, monotonic)
         self.presence: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
@@ -237,21 +237,44 @@ class LogBase:
     def live_subscribers(self) -> int:
         return self.local["ws"] + self.local["sse"] + self.local["long_poll"]
 
+    def wake_all(self) -> None:
+        """Wake every blocked reader: one ``set_result`` each, no lock to re-acquire one by one."""
+        waiting, self.waiting = self.waiting, set()
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
+
     async def notify(self) -> None:
-        async with self.cond:
-            self.cond.notify_all()
+        self.wake_all()
+
+    async def _block(self, deadline: float) -> None:
+        """Sleep until ``wake_all`` or ``deadline`` (loop time), whichever first.
+
+        One future per blocked reader in a set (O(1) to leave, unlike ``asyncio.Condition``'s deque,
+        which made a wake-up of N readers O(N^2)) and a plain timer handle instead of an
+        ``asyncio.timeout`` context per wait: the fan-out path of every event (README "Playground").
+        """
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self.waiting.add(fut)
+        timer = loop.call_at(deadline, _resolve, fut)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+            self.waiting.discard(fut)
 
     async def wait(self, after: int, seconds: float) -> bool:
         """True once an event newer than ``after`` is in the local log, False on timeout."""
-        if self.newest > after:
-            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         self.waiters += 1
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds), self.cond:
-                    await self.cond.wait_for(lambda: self.newest > after)
-                    return True
-            return False
+            while self.newest <= after:
+                if loop.time() >= deadline:
+                    return False
+                await self._block(deadline)
+            return True
         finally:
             self.waiters -= 1
 
@@ -261,13 +284,14 @@ class LogBase:
             return
         self.waiters += 1
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds), self.cond:
-                    await self.cond.wait_for(
-                        lambda: self.newest > after or self.presence_version != presence_seen
-                    )
+            await self._block(asyncio.get_running_loop().time() + seconds)
         finally:
             self.waiters -= 1
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class MemoryLog(LogBase):

@@ -50,6 +50,55 @@ async def test_wait_true_on_event_false_on_timeout(hub):
     assert stream.waiters == 0
 
 
+async def test_wake_all_wakes_every_blocked_reader_once_and_leaves_no_waiters():
+    stream = MemoryLog("room-w", 10)
+    readers = [asyncio.create_task(stream.wait_change(0, stream.presence_version, 30)) for _ in range(200)]
+    await asyncio.sleep(0)
+    assert len(stream.waiting) == 200
+    assert stream.waiters == 200
+    await stream.append("chat", {"n": 1})
+    stream.wake_all()
+    await asyncio.wait_for(asyncio.gather(*readers), 2)
+    assert stream.waiting == set()
+    assert stream.waiters == 0
+
+
+async def test_cancelled_reader_leaves_the_others_waiting():
+    stream = MemoryLog("room-w", 10)
+    gone = asyncio.create_task(stream.wait(0, 30))
+    stays = asyncio.create_task(stream.wait(0, 30))
+    await asyncio.sleep(0)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert len(stream.waiting) == 1
+    assert not stays.done()
+    await stream.append("chat", {"n": 1})
+    stream.wake_all()
+    assert await asyncio.wait_for(stays, 2) is True
+    assert stream.waiting == set()
+
+
+async def test_wake_without_a_new_event_keeps_a_poll_waiting_until_its_timeout():
+    stream = MemoryLog("room-w", 10)
+    waiter = asyncio.create_task(stream.wait(0, 0.2))
+    await asyncio.sleep(0)
+    stream.wake_all()  # e.g. a presence change: nothing newer than the cursor
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    assert await waiter is False
+    assert stream.waiting == set()
+    assert stream.waiters == 0
+
+
+async def test_wait_change_returns_at_its_deadline_without_a_wake():
+    stream = MemoryLog("room-w", 10)
+    started = asyncio.get_running_loop().time()
+    await stream.wait_change(0, stream.presence_version, 0.05)
+    assert asyncio.get_running_loop().time() - started >= 0.04
+    assert stream.waiting == set()
+
+
 def test_event_serialisation_is_one_data_line():
     ev = Event(7, "chat", 1767225600123, {"text": "two\nlines\r\u2028é", "empty": ""}, "b7f3c2")
     block = ev.sse()
