@@ -1,9 +1,10 @@
 """The playground WebSocket (REALTIME.md §2.1): events down as JSON text frames, ping/send up.
 
 A raw ``AsyncWebsocketConsumer`` whose frames are what the page measures. Its hot path touches no
-ORM: the user is resolved once at connect (AuthMiddlewareStack), ``dispatch`` skips Channels'
-per-message ``aclose_old_connections()``, and there is one receive loop (no per-consumer layer
-channel: the process's relay fans events out, REALTIME.md §1).
+ORM: the user is resolved once at connect from the session cookie (the route is mounted outside
+``AuthMiddlewareStack``, whose session and cookie wrappers would sit on every frame sent and received;
+config/asgi.py), ``dispatch`` skips Channels' per-message ``aclose_old_connections()``, and there is
+one receive loop (no per-consumer layer channel: the process's relay fans events out, REALTIME.md §1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import importlib
 import json
 import logging
 import struct
@@ -20,11 +22,14 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.auth import get_user
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 
+from config.access_log import SCOPE_KEY
 from playground import events, faults
 from playground.limits import Lease, client_keys
 from playground.log import (
@@ -99,6 +104,11 @@ def backlog_bytes(transport: Any) -> int:
     return pending
 
 
+@functools.cache
+def session_store() -> type[SessionBase]:
+    return importlib.import_module(settings.SESSION_ENGINE).SessionStore
+
+
 def taps_for(conn: str, scope: dict) -> Tap | None:
     """Hook for per-connection fault plans (the fault-injection work); none by default."""
     return None
@@ -147,15 +157,25 @@ class PlaygroundSocket(AsyncWebsocketConsumer):
             after = parse_after(query.get("after", [None])[-1])
         except ValueError:
             return await self.close(code=CLOSE_BAD_CURSOR, reason="after must be an integer")
-        user = self.scope.get("user")
-        self.user_id = user.pk if user is not None and user.is_authenticated else None
-        self.user_name = user.name if self.user_id else ""
+        await self.resolve_user()
         self.conn = parse_conn(query.get("conn", [None])[-1])
         lease = await self.hub.caps.acquire(client_keys(self.client_ip(), self.session_cookie()))
         if lease is None:
             return await self.close(code=CLOSE_TOO_MANY, reason="too many connections")
         self.lease = lease
         self.pump = asyncio.create_task(self.forward(after, await self.log.head()))
+
+    async def resolve_user(self) -> None:
+        """Who is connected, looked up once: the session named by the cookie (no cookie, no query).
+
+        ``scope["user"]`` wins when an auth middleware already resolved it (tests, other mounts)."""
+        user = self.scope.get("user")
+        if user is None and (key := self.session_cookie()):
+            user = await get_user({"session": session_store()(session_key=key)})
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.user_name = user.name if self.user_id else ""
+        if (access := self.scope.get(SCOPE_KEY)) is not None:
+            access.user_id = self.user_id  # the access log's ws_close line names the learner
 
     def client_ip(self) -> str | None:
         client = self.scope.get("client")

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient
 
+from accounts.models import User
 from config.asgi import application
 from playground.log import get_hub
 from tests.factories import UserFactory
@@ -243,6 +244,29 @@ async def test_send_logged_in_publishes_chat_event_to_sender():
     chat = await receive_until(comm, "chat")
     assert chat["id"] == 1
     assert chat["data"] == {"user": "Lee Learner", "text": "hello <b>world</b>"}
+    await comm.disconnect()
+
+
+async def test_unknown_session_cookie_is_an_anonymous_visitor():
+    comm = socket("/ws/playground/room-t/", cookie="no-such-session-key")
+    assert await comm.connect() == (True, None)
+    await comm.receive_json_from()
+    await comm.send_json_to({"type": "send", "text": "hello"})
+    assert (await receive_until(comm, "error"))["code"] == "login_required"
+    await comm.disconnect()
+
+
+async def test_session_of_a_changed_password_is_anonymous():
+    """The user is resolved once at connect, with Django's session-hash check (no auth middleware)."""
+    cookie = await session_cookie_for()
+    user = await User.objects.aget(username="learner")
+    user.set_password("a-new-password-123")
+    await user.asave()
+    comm = socket("/ws/playground/room-t/", cookie=cookie)
+    assert await comm.connect() == (True, None)
+    await comm.receive_json_from()
+    await comm.send_json_to({"type": "send", "text": "hello"})
+    assert (await receive_until(comm, "error"))["code"] == "login_required"
     await comm.disconnect()
 
 
