@@ -352,7 +352,7 @@ class Bus:
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
-        self.channel = await layer.new_channel(prefix="playground-faults.")
+        self.channel = await layer.new_channel()  # the default prefix: see Hub._start (playground/log.py)
         await layer.group_add(FAULT_GROUP, self.channel)
         self.loop, self.task = (
             loop,

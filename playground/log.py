@@ -564,7 +564,12 @@ class Hub:
 
     async def _start(self) -> None:
         if self.channel is None:
-            self.channel = await self.layer.new_channel(prefix="playground-relay.")
+            # The layer's default prefix on purpose: channels_redis runs ONE receive loop per process
+            # (a shared lock) that pops only the lock holder's key, and a channel's key is its name up to
+            # "!". Two prefixes mean two keys, and a receiver blocked on the other key for its whole
+            # 5 s BZPOPMIN delays this one (measured: doorbells 1-4 s late on the process that also
+            # listened for faults). One prefix, one key, every process-local channel demultiplexed.
+            self.channel = await self.layer.new_channel()
             self.tasks = [
                 self.loop.create_task(self._relay(), name="playground-relay"),
                 self.loop.create_task(self._housekeeping(), name="playground-housekeeping"),

@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from playground.limits import RedisCaps
-from playground.log import Gap, Hub, RedisLog
+from playground.log import Gap, Hub, RedisLog, get_hub, reset_hub
 
 pytestmark = pytest.mark.services
 
@@ -153,3 +153,39 @@ async def test_presence_sums_processes_and_one_ticker_leader(redis_url, settings
         await first.redis.delete(f"playground:presence:{stream}", "playground:ticker:leader")
         await first.close()
         await second.close()
+
+
+async def test_doorbell_arrives_while_the_faults_bus_listens_on_the_same_layer(redis_url, settings):
+    """channels_redis runs one receive loop per process and pops only the key of whoever holds its
+    lock. The relay and the faults bus once used two channel prefixes (two keys): the bus's 5 s
+    BZPOPMIN then held doorbells back for seconds on the process that also listened for faults."""
+    from channels.layers import channel_layers
+
+    from playground import faults
+
+    settings.PLAYGROUND_STORE = "redis"
+    settings.REDIS_URL = redis_url
+    settings.PLAYGROUND_HOUSEKEEPING_SECONDS = 60  # no refresh() to paper over a late doorbell
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+    channel_layers.backends.pop("default", None)
+    reset_hub()
+    hub = get_hub()
+    stream = f"room-d{secrets.token_hex(5)}"
+    try:
+        stream_log = await hub.open(stream)
+        await faults.bus.ensure()
+        assert hub.layer.non_local_name(hub.channel) == hub.layer.non_local_name(faults.bus.channel)
+        await asyncio.sleep(0.3)  # both listeners are blocked in receive() now
+        for n in range(1, 4):
+            await hub.publish(stream, "chat", {"n": n})
+            assert await stream_log.wait(n - 1, 2.0) is True, f"doorbell {n} held back"
+    finally:
+        if faults.bus.task is not None:
+            faults.bus.task.cancel()
+        faults.bus.task = None
+        await hub.redis.delete(*stream_log.keys)
+        await hub.close()
+        reset_hub()
+        channel_layers.backends.pop("default", None)
