@@ -9,13 +9,19 @@
   middleware only adds the user id to the line.
 - `WebSocketAccessLog` wraps the websocket application in config/asgi.py at the ASGI layer (outside
   Origin validation, so refused upgrades are logged too); `WebSocketUserNote`, placed inside the
-  auth middleware, tells it who the user is without another query.
+  auth middleware, tells it who the user is without another query (the playground socket, mounted
+  without that middleware, sets the user itself).
+- The record being filled in (`_Request` or `_Connection`) reaches inner layers through a context
+  variable (`current_access()`), not a scope entry: a scope copy per connection was ~1 KiB of every
+  idle WebSocket and SSE stream (BENCHMARKS.md, idle memory). Tasks and asgiref's thread hops copy
+  the context, so Django's middleware and the consumers see it.
 - `JsonFormatter` renders these records (and, with DJANGO_LOG_FORMAT=json, every other record)
   as one JSON object per line.
 
 Nothing here reads the database: the user id is taken only if the request already resolved it.
 """
 
+import contextvars
 import datetime
 import json
 import logging
@@ -29,7 +35,13 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import LazyObject, empty
 
 logger = logging.getLogger("handshake.access")
-SCOPE_KEY = "handshake.access"  # the scope entry carrying a connection's counters to inner layers
+_ACCESS: contextvars.ContextVar[Any] = contextvars.ContextVar("handshake_access", default=None)
+
+
+def current_access() -> Any:
+    """The access record of the request or connection being served here (None outside one)."""
+    return _ACCESS.get()
+
 
 ACCESS_FIELDS = "fields"  # the LogRecord attribute carrying the structured payload
 
@@ -120,8 +132,10 @@ def _logged_sync_stream(
 def _observe(request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
     if not logger.isEnabledFor(logging.INFO):
         return response
-    note = getattr(request, "scope", {}).get(SCOPE_KEY)
-    if note is not None:  # under HttpAccessLog (config/asgi.py), which writes the line: add the user
+    note = current_access()
+    if isinstance(
+        note, _Request
+    ):  # under HttpAccessLog (config/asgi.py), which writes the line: add the user
         note.user_id = _request_user_id(request)
         return response
     if response.streaming:
@@ -244,9 +258,11 @@ class WebSocketAccessLog:
                 conn.server_code = message.get("code", 1000)
             await send(message)
 
+        token = _ACCESS.set(conn)
         try:
-            return await self.app({**scope, SCOPE_KEY: conn}, counting_receive, counting_send)
+            return await self.app(scope, counting_receive, counting_send)
         finally:
+            _ACCESS.reset(token)
             conn.ended()
 
 
@@ -257,8 +273,8 @@ class WebSocketUserNote:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        conn = scope.get(SCOPE_KEY)
-        if conn is not None:
+        conn = current_access()
+        if isinstance(conn, _Connection):
             conn.user_id = _resolved_user_id(scope.get("user"))
         return await self.app(scope, receive, send)
 
@@ -332,7 +348,9 @@ class HttpAccessLog:
             if kind == "http.response.body" and not message.get("more_body", False):
                 note.emit(complete=True)
 
+        token = _ACCESS.set(note)
         try:
-            return await self.app({**scope, SCOPE_KEY: note}, watching_receive, counting_send)
+            return await self.app(scope, watching_receive, counting_send)
         finally:
+            _ACCESS.reset(token)
             note.emit(complete=False)  # no final body: the client left, or the app failed

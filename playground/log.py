@@ -198,7 +198,7 @@ class LogBase:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.waiting: set[asyncio.Future] = set()  # readers blocked in _block()
+        self.waiting: set[asyncio.Future] = set()  # readers blocked on arm()'s future
         self.local = collections.Counter()  # ws / sse / long_poll held here now
         self.pollers: dict[str, tuple[str, float]] = {}  # key -> (kind, last seen, monotonic)
         self.presence: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
@@ -247,22 +247,22 @@ class LogBase:
     async def notify(self) -> None:
         self.wake_all()
 
-    async def _block(self, deadline: float) -> None:
-        """Sleep until ``wake_all`` or ``deadline`` (loop time), whichever first.
+    def arm(self, deadline: float) -> tuple[asyncio.Future, asyncio.TimerHandle]:
+        """A future resolved by ``wake_all`` or at ``deadline`` (loop time); pair with ``disarm``.
 
         One future per blocked reader in a set (O(1) to leave, unlike ``asyncio.Condition``'s deque,
         which made a wake-up of N readers O(N^2)) and a plain timer handle instead of an
-        ``asyncio.timeout`` context per wait: the fan-out path of every event (README "Playground").
+        ``asyncio.timeout`` context per wait: the fan-out path of every event. Plain calls, not a
+        coroutine, so an idle reader holds no extra frames (README "Playground").
         """
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self.waiting.add(fut)
-        timer = loop.call_at(deadline, _resolve, fut)
-        try:
-            await fut
-        finally:
-            timer.cancel()
-            self.waiting.discard(fut)
+        return fut, loop.call_at(deadline, _resolve, fut)
+
+    def disarm(self, fut: asyncio.Future, timer: asyncio.TimerHandle) -> None:
+        timer.cancel()
+        self.waiting.discard(fut)
 
     async def wait(self, after: int, seconds: float) -> bool:
         """True once an event newer than ``after`` is in the local log, False on timeout."""
@@ -273,18 +273,12 @@ class LogBase:
             while self.newest <= after:
                 if loop.time() >= deadline:
                     return False
-                await self._block(deadline)
+                fut, timer = self.arm(deadline)
+                try:
+                    await fut
+                finally:
+                    self.disarm(fut, timer)
             return True
-        finally:
-            self.waiters -= 1
-
-    async def wait_change(self, after: int, presence_seen: int, seconds: float) -> None:
-        """Wake on a new event, a presence change, or the timeout (whichever first)."""
-        if self.newest > after or self.presence_version != presence_seen:
-            return
-        self.waiters += 1
-        try:
-            await self._block(asyncio.get_running_loop().time() + seconds)
         finally:
             self.waiters -= 1
 
@@ -762,6 +756,7 @@ async def deliver(
     there, so an event published between accept and this generator's first step is not lost.
     """
     heartbeat = heartbeat or conf("PLAYGROUND_HEARTBEAT_SECONDS")
+    loop = asyncio.get_running_loop()
     log.attach(transport)
     try:
         if newest is None:
@@ -787,14 +782,25 @@ async def deliver(
         hello |= {"conn": conn, "transport": transport, "presence": log.presence, **(hello_extra or {})}
         first.insert(0, Control("hello", hello))
         presence_seen = log.presence_version
-        for item in [*first, *batch]:
+        opening, first, batch, found, hello = [*first, *batch], None, None, None, None
+        while opening:  # popped as sent: an idle reader keeps none of its opening frames alive
+            item = opening.pop(0)
             if tap is None or await tap(item):
                 yield item
             if isinstance(item, Event):
                 cursor = item.id
+        del item
         beat_due = time.monotonic() + heartbeat
         while True:
-            await log.wait_change(cursor, presence_seen, max(0.0, beat_due - time.monotonic()))
+            # Sleep until an event, a presence change or the heartbeat (LogBase.arm: no coroutine frame).
+            if log.newest <= cursor and log.presence_version == presence_seen:
+                fut, timer = log.arm(loop.time() + max(0.0, beat_due - time.monotonic()))
+                log.waiters += 1
+                try:
+                    await fut
+                finally:
+                    log.disarm(fut, timer)
+                    log.waiters -= 1
             if log.newest > cursor:
                 found = await log.since(cursor)
                 if isinstance(found, Gap) and found.reset:

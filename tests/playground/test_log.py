@@ -52,7 +52,7 @@ async def test_wait_true_on_event_false_on_timeout(hub):
 
 async def test_wake_all_wakes_every_blocked_reader_once_and_leaves_no_waiters():
     stream = MemoryLog("room-w", 10)
-    readers = [asyncio.create_task(stream.wait_change(0, stream.presence_version, 30)) for _ in range(200)]
+    readers = [asyncio.create_task(stream.wait(0, 30)) for _ in range(200)]
     await asyncio.sleep(0)
     assert len(stream.waiting) == 200
     assert stream.waiters == 200
@@ -91,11 +91,13 @@ async def test_wake_without_a_new_event_keeps_a_poll_waiting_until_its_timeout()
     assert stream.waiters == 0
 
 
-async def test_wait_change_returns_at_its_deadline_without_a_wake():
+async def test_arm_resolves_at_its_deadline_and_disarm_leaves_no_waiter():
     stream = MemoryLog("room-w", 10)
-    started = asyncio.get_running_loop().time()
-    await stream.wait_change(0, stream.presence_version, 0.05)
-    assert asyncio.get_running_loop().time() - started >= 0.04
+    loop = asyncio.get_running_loop()
+    fut, timer = stream.arm(loop.time() + 0.05)
+    assert stream.waiting == {fut}
+    await asyncio.wait_for(fut, 2)
+    stream.disarm(fut, timer)
     assert stream.waiting == set()
 
 

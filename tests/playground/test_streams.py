@@ -384,3 +384,38 @@ async def test_poll_counts_in_presence_and_keeps_ticker_alive(app):
             break
         await asyncio.sleep(0.02)
     assert hub.logs["ticker"].newest >= 1
+
+
+def test_request_headers_keeps_only_the_wanted_first_values():
+    from playground.streams import request_headers
+
+    scope = {
+        "headers": [
+            (b"Host", b"testserver"),
+            (b"host", b"evil.example"),
+            (b"user-agent", b"x" * 2000),
+            (b"Last-Event-ID", b"42"),
+        ]
+    }
+    assert request_headers(scope, (b"host", b"cookie", b"last-event-id")) == {
+        "host": "testserver",
+        "last-event-id": "42",
+    }
+    assert request_headers({}, (b"host",)) == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("sessionid=abc", "abc"),
+        ("csrftoken=t; sessionid=abc; other=1", "abc"),
+        ("sessionid=first; sessionid=second", "first"),
+        ("xsessionid=abc; sessionid", None),
+        ("", None),
+        (";;=;", None),
+    ],
+)
+def test_session_key_reads_only_the_session_cookie(raw, expected):
+    from playground.streams import session_key
+
+    assert session_key(raw) == expected
