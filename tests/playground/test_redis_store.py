@@ -189,3 +189,22 @@ async def test_doorbell_arrives_while_the_faults_bus_listens_on_the_same_layer(r
         await hub.close()
         reset_hub()
         channel_layers.backends.pop("default", None)
+
+
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_failing(
+    redis_url, settings, monkeypatch
+):
+    """A reconnect storm: many more simultaneous Redis commands than pooled connections."""
+    from playground import log as log_module
+
+    monkeypatch.setattr(log_module, "REDIS_POOL_SIZE", 3)
+    settings.PLAYGROUND_STORE = "redis"
+    settings.REDIS_URL = redis_url
+    hub = Hub()
+    ip = f"ip:burst-{secrets.token_hex(4)}"
+    try:
+        leases = await asyncio.gather(*(hub.caps.acquire([f"{ip}-{n}"]) for n in range(30)))
+        assert all(lease is not None for lease in leases)
+        await asyncio.gather(*(lease.release() for lease in leases))
+    finally:
+        await hub.close()
