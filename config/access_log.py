@@ -171,9 +171,12 @@ def _payload_size(message: dict[str, Any]) -> int:
 
 
 class _Connection:
-    """Counters for one WebSocket connection, shared with WebSocketUserNote through the scope."""
+    """Counters for one WebSocket connection (its counting receive and send are methods), shared with
+    WebSocketUserNote and the consumers through `current_access()`."""
 
     __slots__ = (
+        "_receive",
+        "_send",
         "accepted_at",
         "bytes_in",
         "bytes_out",
@@ -187,7 +190,8 @@ class _Connection:
         "user_id",
     )
 
-    def __init__(self, scope: dict[str, Any]) -> None:
+    def __init__(self, scope: dict[str, Any], receive=None, send=None) -> None:
+        self._receive, self._send = receive, send
         self.started = time.perf_counter()
         self.accepted_at: float | None = None
         self.path = scope.get("path", "")
@@ -200,6 +204,28 @@ class _Connection:
 
     def fields(self, event: str) -> dict[str, Any]:
         return {"event": event, "path": self.path, "user_id": self.user_id, "ip": self.ip}
+
+    # The counting receive and send, as methods of the record (no closures or cells kept per socket).
+    async def receive(self) -> dict[str, Any]:
+        message = await self._receive()
+        kind = message["type"]
+        if kind == "websocket.receive":
+            self.frames_in += 1
+            self.bytes_in += _payload_size(message)
+        elif kind == "websocket.disconnect":
+            self.client_code = message.get("code")
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.send":
+            self.frames_out += 1
+            self.bytes_out += _payload_size(message)
+        elif kind == "websocket.accept":
+            self.opened()
+        elif kind == "websocket.close" and self.server_code is None:
+            self.server_code = message.get("code", 1000)
+        await self._send(message)
 
     def opened(self) -> None:
         self.accepted_at = time.perf_counter()
@@ -235,32 +261,10 @@ class WebSocketAccessLog:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket" or not logger.isEnabledFor(logging.INFO):
             return await self.app(scope, receive, send)
-        conn = _Connection(scope)
-
-        async def counting_receive():
-            message = await receive()
-            kind = message["type"]
-            if kind == "websocket.receive":
-                conn.frames_in += 1
-                conn.bytes_in += _payload_size(message)
-            elif kind == "websocket.disconnect":
-                conn.client_code = message.get("code")
-            return message
-
-        async def counting_send(message):
-            kind = message["type"]
-            if kind == "websocket.send":
-                conn.frames_out += 1
-                conn.bytes_out += _payload_size(message)
-            elif kind == "websocket.accept":
-                conn.opened()
-            elif kind == "websocket.close" and conn.server_code is None:
-                conn.server_code = message.get("code", 1000)
-            await send(message)
-
+        conn = _Connection(scope, receive, send)
         token = _ACCESS.set(conn)
         try:
-            return await self.app(scope, counting_receive, counting_send)
+            return await self.app(scope, conn.receive, conn.send)
         finally:
             _ACCESS.reset(token)
             conn.ended()
