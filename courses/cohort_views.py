@@ -22,6 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from config import page_cache
 from courses import analytics, charts, cohort_services, selectors
 from courses.cohort_forms import CohortForm, InviteForm, MessageForm
 from courses.models import Cohort, CohortInvite, CohortMembership
@@ -214,11 +215,39 @@ def _page_number(request: HttpRequest, name: str) -> int:
 @login_required
 @require_GET
 def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _cohort_or_404(request, cohort_id)
-    ctx = selectors.cohort_context(cohort=cohort)
+    cohort = _cohort_or_404(request, cohort_id)  # permission first: nothing cached is read before it
     params = _table_params(request)
-    cache_key = selectors.cohort_cache_key(ctx=ctx)
     table_page, heat_page_number = _page_number(request, "page"), _page_number(request, "heat")
+    if request.htmx and request.htmx.target == "learners-table":
+        context = _dashboard_context(cohort, params, table_page, heat_page_number, full=False)
+        return render(request, "courses/cohort_dashboard.html#learners-table", context)
+    if page_cache.cacheable(request):
+        # The whole page per instructor, cohort version and view (sort, filter, search, pages): a warm
+        # request costs the session, the user and the cohort (BENCHMARKS.md, dashboard_500_ratio).
+        key = selectors.dashboard_page_key(
+            cohort=cohort,
+            user_id=request.user.pk,
+            view=(*sorted(params.items()), table_page, heat_page_number),
+        )
+        return page_cache.cached_page(
+            request,
+            key=key,
+            timeout=selectors.ROWS_TTL,
+            template="courses/cohort_dashboard.html",
+            context=lambda: _dashboard_context(cohort, params, table_page, heat_page_number),
+        )
+    return render(
+        request,
+        "courses/cohort_dashboard.html",
+        _dashboard_context(cohort, params, table_page, heat_page_number),
+    )
+
+
+def _dashboard_context(
+    cohort: Cohort, params: dict, table_page: int, heat_page_number: int, *, full: bool = True
+) -> dict:
+    ctx = selectors.cohort_context(cohort=cohort)
+    cache_key = selectors.cohort_cache_key(ctx=ctx)
 
     # The table and the heat map are cached fragments keyed by cache_key: their rows are only sorted,
     # paginated and drawn (lazily) when the fragment for this cohort version is missing.
@@ -239,8 +268,8 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
         "cache_key": cache_key,
         "cache_ttl": selectors.ROWS_TTL,
     }
-    if request.htmx and request.htmx.target == "learners-table":
-        return render(request, "courses/cohort_dashboard.html#learners-table", context)
+    if not full:
+        return context
     summary = selectors.cohort_summary(ctx=ctx, key=cache_key, top=AT_RISK_SHOWN)
     heat_page = SimpleLazyObject(
         lambda: Paginator(selectors.cohort_rows(ctx=ctx, key=cache_key), PAGE_SIZE).get_page(heat_page_number)
@@ -265,7 +294,7 @@ def cohort_dashboard(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
             "announcements": selectors.announcement_list_for_cohort(cohort=cohort, limit=5),
         }
     )
-    return render(request, "courses/cohort_dashboard.html", context)
+    return context
 
 
 def learner_row_html(*, cohort_id: int, user_id: int) -> str:

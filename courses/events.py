@@ -117,4 +117,9 @@ def publish_announcement(*, announcement, recipient_ids: list[int] | None) -> No
         groups = [cohort_learners_group(announcement.cohort_id)]
     else:
         groups = [learner_group(user_id) for user_id in recipient_ids]
-    _send_on_commit(lambda: [(group, message) for group in groups])
+
+    def deliver() -> list[tuple[str, dict]]:
+        bump_cohort_version(announcement.cohort_id)  # the dashboard (a cached page) lists announcements
+        return [(group, message) for group in groups]
+
+    _send_on_commit(deliver)

@@ -451,6 +451,27 @@ def cohort_cache_key(*, ctx: CohortContext) -> str:
     return f"{cohort.pk}:{cohort_version(cohort_id=cohort.pk)}:{digest}"
 
 
+def dashboard_page_key(*, cohort: Cohort, user_id: int, view: tuple) -> str:
+    """Names one instructor's rendered dashboard page for the cohort as it is now.
+
+    Without building the cohort context: the cohort's version (learner activity, presence, roster and
+    announcements bump it), the cohort's own fields, the material version (key areas and lessons come
+    from the import), today's date, the viewer (the navigation is theirs) and the view (sort, filter,
+    search, pages). Figures that move with the clock alone are at most ROWS_TTL old, as for the rows.
+    """
+    from lessons.selectors import material_version_recent
+
+    shape = (
+        tuple(getattr(cohort, field.attname) for field in cohort._meta.concrete_fields),
+        material_version_recent(),
+        timezone.now().date(),
+        user_id,
+        view,
+    )
+    digest = hashlib.md5(repr(shape).encode(), usedforsecurity=False).hexdigest()
+    return f"courses:cohort:page:{cohort.pk}:{cohort_version(cohort_id=cohort.pk)}:{digest}"
+
+
 def cohort_rows(*, ctx: CohortContext, key: str | None = None) -> list[LearnerRow]:
     """Every learner's row in name order, from the cache when nothing changed (one query otherwise)."""
     key = f"courses:cohort:rows:{key or cohort_cache_key(ctx=ctx)}"

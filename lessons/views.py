@@ -6,13 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from functools import wraps
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csp import get_nonce
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from config import page_cache
 from courses import services as progress_services
 from lessons import chooser as chooser_walk
 from lessons import mermaid, selectors, wire_bytes
@@ -30,9 +28,6 @@ from lessons.outline import is_decision_tree
 
 REALTIME_KEYWORDS = ("real-time", "websocket", "server-sent", "long polling", "long-polling")
 ARTICLE_CACHE_SECONDS = 24 * 60 * 60  # the key changes on every import; this only bounds memory
-# Stand-ins for the per-response CSP nonce and CSRF token in a cached anonymous lesson page.
-PAGE_NONCE = "hs-page-nonce-placeholder-5c1e9a"
-PAGE_CSRF_SLOT = "hs-page-csrf-placeholder-5c1e9a"
 SEARCH_CACHE_SECONDS = 60  # keyed by query only: a re-import shows in search within a minute
 
 
@@ -163,12 +158,7 @@ def _lesson_context(request: HtmxHttpRequest, lesson: Lesson) -> dict:
 
 @require_GET
 def lesson_detail(request: HtmxHttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
-    if (
-        not request.user.is_authenticated
-        and get_nonce(request) is not None
-        and not request.htmx
-        and not len(messages.get_messages(request))  # len() does not consume them
-    ):
+    if not request.user.is_authenticated and page_cache.cacheable(request):
         return _anonymous_lesson_page(request, course_slug, lesson_slug)
     lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.user.is_authenticated:
@@ -185,14 +175,18 @@ def _anonymous_lesson_page(request: HtmxHttpRequest, course_slug: str, lesson_sl
     """
     path_hash = hashlib.sha256(request.path.encode()).hexdigest()[:16]
     key = f"lessons:page:v2:{selectors.material_version_recent()}:{path_hash}"
-    page = cache.get(key)
-    if page is None:
+
+    def context() -> dict:
         lesson = selectors.lesson_page_get(course_slug=course_slug, lesson_slug=lesson_slug)
-        context = {**_lesson_context(request, lesson), "csp_nonce": PAGE_NONCE, "csrf_token": PAGE_CSRF_SLOT}
-        page = render_to_string("lessons/lesson_detail.html", context, request=request)
-        cache.set(key, page, ARTICLE_CACHE_SECONDS)
-    html = page.replace(PAGE_NONCE, str(get_nonce(request))).replace(PAGE_CSRF_SLOT, get_token(request))
-    return HttpResponse(html)
+        return _lesson_context(request, lesson)
+
+    return page_cache.cached_page(
+        request,
+        key=key,
+        timeout=ARTICLE_CACHE_SECONDS,
+        template="lessons/lesson_detail.html",
+        context=context,
+    )
 
 
 def _progress_response(request: HtmxHttpRequest, lesson: Lesson, *, complete: bool) -> HttpResponse:
