@@ -71,9 +71,11 @@ test: install chromium nginx wrk ## the whole suite: unit and integration, then 
 	@$(MAKE) --no-print-directory unit-all
 	@$(MAKE) --no-print-directory e2e
 
+UNIT_MARKERS ?= not e2e
+
 unit-all: install
 	@echo "==> Unit and integration tests"
-	@$(PYTEST) -m "not e2e" -q
+	@$(PYTEST) -m "$(UNIT_MARKERS)" -q
 
 unit: install ## fast loop: everything but browser and slow tests
 	@$(PYTEST) -m "not e2e and not slow" -q

@@ -25,6 +25,7 @@ def _stamps() -> dict[str, float | None]:
 
 
 @pytest.mark.slow
+@pytest.mark.own_services  # builds its own SQLite database and redis-server: CI's PostgreSQL pass skips it
 def test_bench_quick_run_writes_every_figure(tmp_path):
     require_service("wrk (make wrk)", shutil.which("wrk") is not None)
     require_service("redis-server", shutil.which("redis-server") is not None)
