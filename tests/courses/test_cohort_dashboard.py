@@ -432,3 +432,48 @@ def test_a_rolled_back_change_keeps_the_cached_figures(client, cohort, course_se
     assert selectors.cohort_cache_key(ctx=ctx) == before
     events.bump_cohort_version(cohort.pk)
     assert selectors.cohort_cache_key(ctx=ctx) != before
+
+
+def test_cached_page_is_per_cohort_for_an_instructor_of_two(client, cohort, course_setup, instructor):
+    (mine,) = add_learners(cohort, course_setup, 1)
+    evening = CohortFactory(course=course_setup["course"], name="Evening cohort")
+    MembershipFactory(cohort=evening, user=instructor, role=Role.INSTRUCTOR)
+    theirs = UserFactory()
+    MembershipFactory(cohort=evening, user=theirs)
+    client.force_login(instructor)
+    assert f'id="learner-row-{mine.pk}"' in _dashboard(client, cohort)
+    page = _dashboard(client, evening)  # same instructor and view, the first cohort's page cached: not served
+    assert "<h1>Evening cohort</h1>" in page
+    assert f'id="learner-row-{theirs.pk}"' in page
+    assert f'id="learner-row-{mine.pk}"' not in page
+    assert f"<h1>{cohort.name}</h1>" in _dashboard(client, cohort)
+
+
+def test_instructor_removed_after_the_page_was_cached_gets_404(client, cohort, course_setup, instructor):
+    add_learners(cohort, course_setup, 1)
+    client.force_login(instructor)
+    url = reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk})
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200  # from the page cache
+    # No event, so the cohort's version (part of the page's key) stays: the permission check comes first.
+    CohortMembership.objects.filter(cohort=cohort, user=instructor).update(removed_at=NOW, removal="left")
+    assert client.get(url).status_code == 404
+
+
+def test_learner_progress_replaces_the_cached_page(
+    client, cohort, course_setup, instructor, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from courses import services
+
+    (learner,) = add_learners(cohort, course_setup, 1)
+    client.force_login(instructor)
+    _dashboard(client, cohort)
+    with django_assert_num_queries(3):  # served from the page cache
+        assert "1 / 4" in _dashboard(client, cohort)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lesson_complete(user=learner, lesson=course_setup["lessons"][2])
+    # the version moved: rendered again (the material version is still remembered, so one query fewer than cold)
+    with django_assert_num_queries(10):
+        assert "2 / 4" in _dashboard(client, cohort)
+    with django_assert_num_queries(3):  # and cached again
+        assert "2 / 4" in _dashboard(client, cohort)
