@@ -1,6 +1,7 @@
-"""Geometry for the dashboard's server-side SVG charts (pure; templates draw and escape the text).
+"""Shapes for the dashboard's charts (pure; templates draw and escape the text).
 
-Every chart is also rendered as a table next to it, which is what assistive technology reads.
+The SVG charts are also rendered as a table next to them, which is what assistive technology reads; the
+key-area heat map is a table with coloured cells.
 """
 
 from dataclasses import dataclass
@@ -8,59 +9,29 @@ from datetime import date
 
 from courses.analytics import heat_bucket
 
-CELL_W, CELL_H, LABEL_W, HEADER_H = 44, 20, 170, 28
-
 
 @dataclass
-class Cell:
-    x: int
-    y: int
-    w: int
-    h: int
-    css: str
-    title: str
-    text: str
+class HeatRow:
+    """One row of the key-area mastery table: (colour bucket, percent or None, answers or None) per key area."""
+
+    name: str
+    cells: list[tuple[str, int | None, int | None]]
+    average: bool = False
 
 
-def heat_map(*, columns: list, rows: list, averages: list) -> dict:
-    """columns: KeyAreaColumn list; rows: LearnerRow list; averages: (column, score, n) per column."""
-    labels = []
-    cells = []
-    every = [("Cohort average", [(c, s) for c, s, _ in averages], True)]
-    every += [(row.name, [(c, s) for c, s, _ in row.mastery], False) for row in rows]
-    for r, (name, scores, is_average) in enumerate(every):
-        y = HEADER_H + r * CELL_H + (6 if not is_average else 0)
-        labels.append({"x": LABEL_W - 6, "y": y + CELL_H - 6, "text": name[:24], "strong": is_average})
-        for column, score in scores:
-            x = LABEL_W + column.index * CELL_W
-            shown = "–" if score is None else f"{round(score * 100)}"
-            cells.append(
-                Cell(
-                    x=x,
-                    y=y,
-                    w=CELL_W - 2,
-                    h=CELL_H - 2,
-                    css=f"heat-{heat_bucket(score)}",
-                    title=f"{name} · {column.name}: {'no answers' if score is None else shown + '%'}",
-                    text=shown,
-                )
-            )
-    heads = [
-        {"x": LABEL_W + c.index * CELL_W + CELL_W // 2, "text": _initials(c.name), "name": c.name}
-        for c in columns
-    ]
-    return {
-        "width": LABEL_W + max(len(columns), 1) * CELL_W,
-        "height": HEADER_H + len(every) * CELL_H + 8,
-        "labels": labels,
-        "cells": cells,
-        "heads": heads,
-    }
+def heat_table(*, rows: list, averages: list) -> list[HeatRow]:
+    """The cohort average, then one row per learner, each cell coloured by heat_bucket.
+
+    The heat map is the table itself (coloured cells, the figures in them), so the page carries the
+    figures once and assistive technology reads the same table everyone sees.
+    """
+    table = [HeatRow("Cohort average", [_heat_cell(s, None) for _, s, _ in averages], average=True)]
+    table += [HeatRow(row.name, [_heat_cell(s, n) for _, s, n in row.mastery]) for row in rows]
+    return table
 
 
-def _initials(name: str) -> str:
-    words = [w for w in name.replace("-", " ").split() if w[0].isalnum()]
-    return "".join(w[0].upper() for w in words[:4])
+def _heat_cell(score: float | None, count: int | None) -> tuple[str, int | None, int | None]:
+    return heat_bucket(score), None if score is None else round(score * 100), count
 
 
 def bar_chart(*, buckets: list[tuple[date, int]], width: int = 480, height: int = 160) -> dict:

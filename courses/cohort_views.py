@@ -279,13 +279,10 @@ def _dashboard_context(
             "learner_count": summary.count,
             "at_risk": summary.at_risk_ids,
             "at_risk_top": summary.at_risk_top,
-            "averages": summary.averages,
             "heat_page": heat_page,
             "heat_page_number": heat_page_number,
             "heat": SimpleLazyObject(
-                lambda: charts.heat_map(
-                    columns=ctx.key_areas, rows=heat_page.object_list, averages=summary.averages
-                )
+                lambda: charts.heat_table(rows=heat_page.object_list, averages=summary.averages)
             ),
             "weekly_chart": SimpleLazyObject(
                 lambda: charts.bar_chart(buckets=selectors.cohort_weekly_chart(ctx=ctx, key=cache_key))

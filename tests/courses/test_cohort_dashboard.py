@@ -254,6 +254,11 @@ def _dashboard(client, cohort, query: str = "") -> str:
     return client.get(reverse("courses:cohort-dashboard", kwargs={"cohort_id": cohort.pk}) + query).text
 
 
+def _heat_rows(page: str) -> int:
+    """Learner rows of the key-area mastery table (the cohort average row has a class)."""
+    return page.split('id="heat-heading"')[1].split("</section>")[0].count('<tr><th scope="row">')
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_cached_dashboard_query_count(
     client, cohort, course_setup, instructor, size, django_assert_num_queries
@@ -354,14 +359,14 @@ def test_table_and_heat_map_are_paginated(client, cohort, course_setup, instruct
     assert first.count('id="learner-row-') == 50
     assert "Page 1 of 2" in first
     assert 'rel="next"' in first
-    assert first.count('class="heat-label"') == 50
+    assert _heat_rows(first) == 50
     second = _dashboard(client, cohort, "?page=2")
     assert second.count('id="learner-row-') == 3
     assert 'data-append-new="true"' in second
     assert _dashboard(client, cohort, "?page=999").count('id="learner-row-') == 3
     assert _dashboard(client, cohort, "?page=-1&heat=x").count('id="learner-row-') == 50
     heat = _dashboard(client, cohort, "?heat=2")
-    assert heat.count('class="heat-label"') == 3
+    assert _heat_rows(heat) == 3
     last = sorted(learners, key=lambda u: u.username)[-1]
     assert f">{last.name}</th>" in heat.split('id="heat-heading"')[1]
     partial = client.get(
