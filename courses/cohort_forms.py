@@ -52,6 +52,19 @@ class InviteForm(forms.Form):
         return None if value == "never" else timezone.now() + timedelta(days=int(value))
 
 
+class RecipientCheckboxes(forms.CheckboxSelectMultiple):
+    """Learner ids as repeated values (these checkboxes) or space-separated in one value (the dashboard's
+    at-risk form sends one hidden input, not one per learner)."""
+
+    def value_from_datadict(self, data, files, name):
+        values = super().value_from_datadict(data, files, name)
+        if values is None:
+            return None
+        if isinstance(values, str | int):
+            values = [values]
+        return [part for value in values for part in str(value).split()]
+
+
 class MessageForm(forms.Form):
     """An announcement or an e-mail, to the whole cohort or to chosen learners."""
 
@@ -63,7 +76,7 @@ class MessageForm(forms.Form):
     recipients = forms.TypedMultipleChoiceField(
         coerce=int,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=RecipientCheckboxes,
         label="Only to these learners (leave empty for the whole cohort)",
     )
 

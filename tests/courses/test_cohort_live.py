@@ -146,7 +146,7 @@ async def test_learner_socket_gets_unread_count_presence_and_announcements():
     await comm.disconnect()
     offline = await board.receive_json_from(timeout=2)
     assert offline["type"] == "presence"
-    assert 'class="presence "' in offline["html"]
+    assert 'class="presence"' in offline["html"]
     assert await LearnerConnection.objects.filter(user=learner).acount() == 0
     await board.disconnect()
 

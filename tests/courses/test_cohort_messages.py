@@ -1,5 +1,7 @@
 """Announcements and e-mails to a cohort or to chosen (at-risk) learners; unread markers."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -72,6 +74,21 @@ def test_email_goes_to_each_chosen_learner_separately(client, cohort, instructor
     assert sorted(m.to[0] for m in mail.outbox) == ["learner@example.com", "other@example.com"]
     assert all(m.subject == "Catch up" and m.body.startswith("Let's talk.") for m in mail.outbox)
     assert Announcement.objects.count() == 0
+
+
+def test_recipients_as_one_space_separated_value_from_the_at_risk_form(
+    client, cohort, instructor, learner, other_learner
+):
+    client.force_login(instructor)
+    ids = f"{learner.pk} {other_learner.pk}"
+    response = post(client, cohort, mode="email", title="Catch up", body="Let's talk.", recipients=ids)
+    assert response.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == ["learner@example.com", "other@example.com"]
+    # A refused post shows the chosen learners ticked, so sending again cannot reach the whole cohort.
+    response = post(client, cohort, mode="announcement", title="x" * 161, body="Hi", recipients=ids)
+    assert response.status_code == 400
+    ticked = re.findall(r'<input type="checkbox" name="recipients" value="(\d+)"[^>]* checked', response.text)
+    assert sorted(map(int, ticked)) == sorted([learner.pk, other_learner.pk])
 
 
 def test_recipients_outside_the_cohort_are_refused(client, cohort, instructor):
