@@ -55,7 +55,10 @@ def cohort_for_instructor(*, cohort_id: int, user) -> Cohort | None:
     """The cohort when `user` is one of its active instructors, else None (the views answer 404)."""
     if not user.is_authenticated:
         return None
-    return Cohort.objects.taught_by(user).select_related("course").filter(pk=cohort_id).first()
+    # At most one row (one membership per cohort and user): no ORDER BY, which .first() would add. This runs
+    # before every dashboard read, cached or not (BENCHMARKS.md, dashboard_500_ratio).
+    cohorts = Cohort.objects.taught_by(user).select_related("course").filter(pk=cohort_id).order_by()[:1]
+    return next(iter(cohorts), None)
 
 
 def cohort_visible_to(*, cohort_id: int, user) -> bool:
