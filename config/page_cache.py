@@ -2,13 +2,16 @@
 
 A page that is the same for everyone who may see it (an anonymous lesson page) or for one user for
 a short while (an instructor's cohort dashboard) differs per response only in the CSP nonce and the
-CSRF token. It is rendered once with placeholders in their place and cached; each response gets its
-own nonce and token by two string replacements (BENCHMARKS.md: lesson pages and the dashboard).
+CSRF token. It is rendered once with placeholders in their place and cached as UTF-8 pieces split at
+the placeholders; each response joins the pieces with its own nonce and token (BENCHMARKS.md: lesson
+pages and the dashboard). Bytes unpickle as a copy and join in one pass: replacing in the cached str
+and encoding it cost ~0.2 ms a response for the 69 KB dashboard.
 
 Callers decide what may be cached: never an htmx partial, never a page with pending messages
 (``cacheable()``), and always after the permission check.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +24,7 @@ from django.template.loader import render_to_string
 
 NONCE_SLOT = "hs-page-nonce-placeholder-5c1e9a"
 CSRF_SLOT = "hs-page-csrf-placeholder-5c1e9a"
+_SLOTS = re.compile(f"({NONCE_SLOT}|{CSRF_SLOT})".encode())
 
 
 def cacheable(request: HttpRequest) -> bool:
@@ -36,11 +40,16 @@ def cached_page(
     request: HttpRequest, *, key: str, timeout: int, template: str, context: Callable[[], dict[str, Any]]
 ) -> HttpResponse:
     """The page under ``key``, rendered with ``context()`` (only on a miss) and cached for ``timeout`` s."""
-    page = cache.get(key)
-    if page is None:
+    key = f"page-pieces:{key}"
+    pieces = cache.get(key)
+    if pieces is None:
         slots = {"csp_nonce": NONCE_SLOT, "csrf_token": CSRF_SLOT}
         page = render_to_string(template, {**context(), **slots}, request=request)
-        cache.set(key, page, timeout)
-    return HttpResponse(
-        page.replace(NONCE_SLOT, str(get_nonce(request))).replace(CSRF_SLOT, get_token(request))
-    )
+        pieces = _SLOTS.split(page.encode())  # text, slot, text, ..., text
+        cache.set(key, pieces, timeout)
+    fill = {
+        NONCE_SLOT.encode(): str(get_nonce(request)).encode(),
+        CSRF_SLOT.encode(): get_token(request).encode(),
+    }
+    pieces[1::2] = [fill[slot] for slot in pieces[1::2]]  # the unpickled list is this response's own
+    return HttpResponse(b"".join(pieces))
