@@ -678,8 +678,9 @@ def recent_activity(*, user_id: int, course_id: int, limit: int = 15) -> list[Ac
 
 
 def weekly_lessons_chart(*, cohort: Cohort, now: datetime, weeks: int = 8) -> list[tuple[date, int]]:
-    """Lessons completed by the cohort's learners per week (oldest first), for the activity chart."""
-    start = (now - timedelta(days=7 * weeks)).date()
+    """Lessons completed by the cohort's learners per week (oldest first), for the activity chart: the last
+    bucket is the seven days up to and including today."""
+    start = now.date() - timedelta(days=7 * weeks - 1)
     learners = CohortMembership.objects.filter(
         cohort=cohort, role=Role.LEARNER, removed_at__isnull=True
     ).values("user_id")

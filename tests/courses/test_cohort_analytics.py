@@ -216,3 +216,20 @@ def test_at_risk_rows_move_with_time(instructor):
     cohort.ends_on = (NOW - timedelta(days=1)).date()
     cohort.save()
     assert row_at(NOW + timedelta(days=8)) == ["No activity for 8 days", "Mastery below 50%: Real-time 0%"]
+
+
+@pytest.mark.django_db
+def test_weekly_lessons_chart_counts_today_in_the_last_week():
+    topic = TopicFactory()
+    lessons = [LessonFactory(topic=topic) for _ in range(3)]
+    cohort = CohortFactory(course=topic.course)
+    learner = UserFactory()
+    MembershipFactory(cohort=cohort, user=learner, joined_at=NOW - timedelta(days=90))
+    complete_lesson(learner, lessons[0], at=NOW - timedelta(minutes=5))  # today
+    complete_lesson(learner, lessons[1], at=NOW - timedelta(days=6))  # the same seven days
+    complete_lesson(learner, lessons[2], at=NOW - timedelta(days=7))  # the week before
+    with time_machine.travel(NOW, tick=False):
+        chart = selectors.weekly_lessons_chart(cohort=cohort, now=NOW)
+    assert len(chart) == 8
+    assert chart[-1] == (NOW.date() - timedelta(days=6), 2)
+    assert chart[-2] == (NOW.date() - timedelta(days=13), 1)
