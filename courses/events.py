@@ -60,20 +60,27 @@ def _send_on_commit(build: Callable[[], list[tuple[str, dict]]]) -> None:
     transaction.on_commit(send)
 
 
-def bump_cohort_version(cohort_id: int) -> None:
-    """Invalidate the dashboard's cached figures for the cohort (courses.selectors.cohort_rows)."""
-    from courses.selectors import cohort_version_key
+def bump_cohort_version(cohort_id: int, *, user_id: int | None = None, kind: str = "") -> None:
+    """Invalidate the dashboard's cached figures for the cohort (courses.selectors.cohort_rows).
+
+    With a ``kind``, also record which learner changed (None: no learner's row) and how, so that cached
+    rows need only that learner again; without one, readers compute everything again."""
+    from courses.selectors import CHANGE_TTL, cohort_change_key, cohort_version_key
 
     key = cohort_version_key(cohort_id)
     try:
-        cache.incr(key)
+        version = cache.incr(key)
     except ValueError:  # never read yet, or evicted: any fresh value differs from what readers saw
-        cache.set(key, time.time_ns(), None)
+        cache.set(key, time.time_ns(), None)  # and no record: readers compute everything again
+        return
+    if kind:
+        cache.set(cohort_change_key(cohort_id, version), (user_id, kind), CHANGE_TTL)
 
 
 def _bumped(cohort_ids: list[int], message: dict) -> list[tuple[str, dict]]:
+    kind = message.get("kind") or message["type"].removeprefix("cohort.")
     for cid in cohort_ids:
-        bump_cohort_version(cid)
+        bump_cohort_version(cid, user_id=message["user_id"], kind=kind)
     return [(cohort_group(cid), message) for cid in cohort_ids]
 
 
@@ -119,7 +126,7 @@ def publish_announcement(*, announcement, recipient_ids: list[int] | None) -> No
         groups = [learner_group(user_id) for user_id in recipient_ids]
 
     def deliver() -> list[tuple[str, dict]]:
-        bump_cohort_version(announcement.cohort_id)  # the dashboard (a cached page) lists announcements
+        bump_cohort_version(announcement.cohort_id, kind="announcement")  # the dashboard lists announcements
         return [(group, message) for group in groups]
 
     _send_on_commit(deliver)

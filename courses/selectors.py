@@ -421,12 +421,37 @@ def learner_table(*, ctx: CohortContext, **params) -> list[LearnerRow]:
 #: Computed rows are cached per cohort "version" (bumped by courses/events.py when learner activity,
 #: presence or membership of the cohort commits), so they are exact for everything that publishes an
 #: event. Figures that move with the clock alone (inactivity days, cards falling due, a socket timing
-#: out) are at most this old.
+#: out) are at most this old: rows are computed in full at least this often.
 ROWS_TTL = 60
+#: Each bump records what changed (the learner and the kind of event) for this long, so that the rows of
+#: the previous version are brought up to date by recomputing only those learners. More changes than
+#: CHANGES_MAX between two versions, or a record gone, and the rows are computed in full.
+CHANGE_TTL = 2 * ROWS_TTL
+CHANGES_MAX = 200
+#: Changes that cannot move the weekly lessons chart (lesson views can: un-completing a lesson publishes one).
+WEEKLY_UNCHANGED_BY = frozenset(
+    {"presence", "announcement", "question_answered", "review_done", "attempt_submitted", "experiment_run"}
+)
 
 
 def cohort_version_key(cohort_id: int) -> str:
     return f"courses:cohort:{cohort_id}:version"
+
+
+def cohort_change_key(cohort_id: int, version: int) -> str:
+    return f"courses:cohort:{cohort_id}:change:{version}"
+
+
+def cohort_changes(*, cohort_id: int, since: int, until: int) -> list[tuple[int | None, str]] | None:
+    """(learner id or None, kind) for each bump after version ``since`` up to ``until``; None when that
+    cannot be told (a record expired or was evicted, the version series restarted, too many changes)."""
+    if not 0 <= until - since <= CHANGES_MAX:
+        return None
+    keys = [cohort_change_key(cohort_id, version) for version in range(since + 1, until + 1)]
+    found = cache.get_many(keys)
+    if len(found) != len(keys):
+        return None
+    return [tuple(found[key]) for key in keys]
 
 
 def cohort_version(*, cohort_id: int) -> int:
@@ -476,22 +501,74 @@ def dashboard_page_key(*, cohort: Cohort, user_id: int, view: tuple) -> str:
 
 
 def cohort_rows(*, ctx: CohortContext, key: str | None = None) -> list[LearnerRow]:
-    """Every learner's row in name order, from the cache when nothing changed (one query otherwise)."""
-    key = f"courses:cohort:rows:{key or cohort_cache_key(ctx=ctx)}"
-    rows = cache.get(key)
+    """Every learner's row in name order, from the cache when nothing changed.
+
+    Otherwise the rows of the cohort's latest computed version are brought up to date by recomputing the
+    learners the bumps since then name (one query for those learners; presence changes and activity are
+    frequent in a busy cohort, and all 500 rows take ~0.5 s), or computed in full (one query) when a
+    learner joined, the changes are not all known, or the latest full computation is ROWS_TTL old.
+    """
+    key = key or cohort_cache_key(ctx=ctx)
+    rows = cache.get(f"courses:cohort:rows:{key}")
     if rows is None:
-        rows = list(learner_rows(ctx=ctx))
-        cache.set(key, rows, ROWS_TTL)
+        rows = _rows_up_to_date(ctx=ctx, key=key)
+        cache.set(f"courses:cohort:rows:{key}", rows, ROWS_TTL)
+    return rows
+
+
+def _latest(kind: str, key: str) -> tuple[str, int, str]:
+    """The cache key of the latest computed ``kind`` for the cohort's shape, this version, the cohort's pk."""
+    pk, version, digest = key.split(":")  # cohort_cache_key()
+    return f"courses:cohort:{kind}-latest:{pk}:{digest}", int(version), pk
+
+
+def _changes_since(
+    latest: tuple | None, *, cohort_id: str, version: int
+) -> list[tuple[int | None, str]] | None:
+    if latest is None or time.time() - latest[1] >= ROWS_TTL:
+        return None
+    return cohort_changes(cohort_id=int(cohort_id), since=latest[0], until=version)
+
+
+def _rows_up_to_date(*, ctx: CohortContext, key: str) -> list[LearnerRow]:
+    latest_key, version, pk = _latest("rows", key)
+    latest = cache.get(latest_key)  # (version, when computed in full, rows)
+    changes = _changes_since(latest, cohort_id=pk, version=version)
+    rows = None
+    if changes is not None:
+        rows, computed_at = latest[2], latest[1]
+        changed = {user_id for user_id, _ in changes if user_id is not None}
+        if changed:
+            fresh = {row.user_id: row for row in learner_rows(ctx=ctx, user_ids=changed)}
+            if fresh.keys() <= {row.user_id for row in rows}:  # nobody new: replace in place, drop leavers
+                rows = [
+                    fresh.get(row.user_id, row)
+                    for row in rows
+                    if row.user_id in fresh or row.user_id not in changed
+                ]
+            else:  # a new learner: in full, for the name order
+                rows = None
+    if rows is None:
+        rows, computed_at = list(learner_rows(ctx=ctx)), time.time()
+    cache.set(latest_key, (version, computed_at, rows), ROWS_TTL)
     return rows
 
 
 def cohort_weekly_chart(*, ctx: CohortContext, key: str | None = None) -> list[tuple[date, int]]:
-    """weekly_lessons_chart() cached like cohort_rows() (completing a lesson bumps the version)."""
-    key = f"courses:cohort:weekly:{key or cohort_cache_key(ctx=ctx)}"
-    buckets = cache.get(key)
+    """weekly_lessons_chart() cached like cohort_rows(): reused while only changes that cannot move it
+    (WEEKLY_UNCHANGED_BY) came in, computed again after any other."""
+    key = key or cohort_cache_key(ctx=ctx)
+    buckets = cache.get(f"courses:cohort:weekly:{key}")
     if buckets is None:
-        buckets = weekly_lessons_chart(cohort=ctx.cohort, now=ctx.now)
-        cache.set(key, buckets, ROWS_TTL)
+        latest_key, version, pk = _latest("weekly", key)
+        latest = cache.get(latest_key)  # (version, when computed, buckets)
+        changes = _changes_since(latest, cohort_id=pk, version=version)
+        if changes is not None and all(kind in WEEKLY_UNCHANGED_BY for _, kind in changes):
+            buckets, computed_at = latest[2], latest[1]
+        else:
+            buckets, computed_at = weekly_lessons_chart(cohort=ctx.cohort, now=ctx.now), time.time()
+        cache.set(latest_key, (version, computed_at, buckets), ROWS_TTL)
+        cache.set(f"courses:cohort:weekly:{key}", buckets, ROWS_TTL)
     return buckets
 
 

@@ -483,3 +483,97 @@ def test_learner_progress_replaces_the_cached_page(
         assert "2 / 4" in _dashboard(client, cohort)
     with django_assert_num_queries(3):  # and cached again
         assert "2 / 4" in _dashboard(client, cohort)
+
+
+# --- Cached rows brought up to date learner by learner -------------------------------------------
+
+
+def _rows(cohort) -> list:
+    ctx = selectors.cohort_context(cohort=cohort)
+    return selectors.cohort_rows(ctx=ctx, key=selectors.cohort_cache_key(ctx=ctx))
+
+
+def _named_only(captured) -> bool:
+    """The rows query was for chosen learners (WHERE ... "accounts_user"."id" IN (...)), not the cohort."""
+    return '"accounts_user"."id" IN (' in captured.captured_queries[-1]["sql"]
+
+
+def _computed_in_full(cohort) -> list:
+    return list(selectors.learner_rows(ctx=selectors.cohort_context(cohort=cohort)))
+
+
+def test_changes_recompute_only_the_learners_they_name(
+    cohort, course_setup, instructor, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from courses import cohort_services, events, services
+    from courses.models import LearnerConnection
+
+    a, b, c, d = add_learners(cohort, course_setup, 4)
+    _rows(cohort)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lesson_complete(user=a, lesson=course_setup["lessons"][3])
+        LearnerConnection.objects.create(user=b, channel_name="b.1", connected_at=NOW, last_seen_at=NOW)
+        events.publish_presence(user_id=b.pk)
+        AnswerFactory(user=c, question=course_setup["questions"][2], score=0.1, answered_at=NOW)
+        events.publish_learner_activity(user_id=c.pk, kind="question_answered")  # as quizzes' answer_record
+        cohort_services.learner_remove(membership=CohortMembership.objects.get(cohort=cohort, user=d))
+        cohort_services.announcement_post(cohort=cohort, author=instructor, title="Hi", body="Hi")
+    ctx = selectors.cohort_context(cohort=cohort)
+    key = selectors.cohort_cache_key(ctx=ctx)
+    with django_assert_num_queries(1) as captured:  # the named learners only, not the cohort
+        rows = selectors.cohort_rows(ctx=ctx, key=key)
+    assert _named_only(captured)
+    assert rows == _computed_in_full(cohort)
+    assert [r.user_id for r in rows] == [u.pk for u in sorted((a, b, c), key=lambda u: u.username)]
+    assert next(r for r in rows if r.user_id == b.pk).online is True
+
+
+def test_rows_are_computed_in_full_when_a_learner_joins_a_change_is_unknown_or_a_minute_passed(
+    client, cohort, course_setup, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from courses import cohort_services, events
+
+    a, b = add_learners(cohort, course_setup, 2)
+    _rows(cohort)
+    newcomer = UserFactory(username="aaa-newcomer")
+    invite = cohort_services.invite_create(cohort=cohort, created_by=a, role=Role.LEARNER, expires_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort_services.cohort_join(invite=invite, user=newcomer)
+    rows = _rows(cohort)  # in full: the newcomer takes their place in name order
+    assert rows == _computed_in_full(cohort)
+    assert rows[0].user_id == newcomer.pk
+
+    events.bump_cohort_version(cohort.pk)  # a change that names nobody: everything again
+    ctx = selectors.cohort_context(cohort=cohort)
+    with django_assert_num_queries(1) as captured:
+        selectors.cohort_rows(ctx=ctx, key=selectors.cohort_cache_key(ctx=ctx))
+    assert not _named_only(captured)
+
+    complete_lesson(b, course_setup["lessons"][2], at=NOW)  # no event: seen by the next full computation
+    with time_machine.travel(NOW + timedelta(seconds=selectors.ROWS_TTL // 2), tick=False):
+        events.bump_cohort_version(cohort.pk, user_id=a.pk, kind="presence")
+        assert next(r for r in _rows(cohort) if r.user_id == b.pk).lessons_completed == 1  # a only
+    with time_machine.travel(NOW + timedelta(seconds=selectors.ROWS_TTL), tick=False):
+        events.bump_cohort_version(cohort.pk, user_id=a.pk, kind="presence")
+        assert _rows(cohort) == _computed_in_full(cohort)  # the last full computation is a minute old
+        assert next(r for r in _rows(cohort) if r.user_id == b.pk).lessons_completed == 2
+
+
+def test_weekly_chart_is_reused_after_changes_that_cannot_move_it(
+    cohort, course_setup, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from courses import events, services
+
+    (learner,) = add_learners(cohort, course_setup, 1)
+    ctx = selectors.cohort_context(cohort=cohort)
+    before = selectors.cohort_weekly_chart(ctx=ctx, key=selectors.cohort_cache_key(ctx=ctx))
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish_presence(user_id=learner.pk)
+        events.publish_learner_activity(user_id=learner.pk, kind="question_answered")
+    with django_assert_num_queries(0):
+        assert selectors.cohort_weekly_chart(ctx=ctx, key=selectors.cohort_cache_key(ctx=ctx)) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lesson_complete(user=learner, lesson=course_setup["lessons"][1])
+    after = selectors.cohort_weekly_chart(ctx=ctx, key=selectors.cohort_cache_key(ctx=ctx))
+    assert after == selectors.weekly_lessons_chart(cohort=cohort, now=ctx.now)
+    assert sum(n for _, n in after) == sum(n for _, n in before) + 1
