@@ -1,6 +1,7 @@
 """Shared fixtures. Tests that need PostgreSQL, Redis or chromium skip with a reason,
 unless REQUIRE_SERVICES=1 (CI), where a missing service fails the test instead."""
 
+import logging
 import os
 import shutil
 import socket
@@ -97,3 +98,21 @@ def other_learner(db):
 @pytest.fixture
 def instructor(db):
     return UserFactory(username="instructor")
+
+
+@pytest.fixture
+def access_lines():
+    """The structured payloads the access logger emits during the test (the test settings silence it)."""
+    lines: list[dict] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.fields)
+
+    log = logging.getLogger("handshake.access")
+    handler, level = Collect(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    yield lines
+    log.removeHandler(handler)
+    log.setLevel(level)

@@ -21,24 +21,6 @@ from config.access_log import (
 )
 
 
-@pytest.fixture
-def access_lines():
-    """The structured payloads the access logger emits during the test (the test settings silence it)."""
-    lines: list[dict] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.fields)
-
-    log = logging.getLogger("handshake.access")
-    handler, level = Collect(), log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    yield lines
-    log.removeHandler(handler)
-    log.setLevel(level)
-
-
 @pytest.mark.django_db
 def test_one_line_per_request_with_status_bytes_and_duration(client, access_lines):
     response = client.get(reverse("healthz"), HTTP_X_REQUEST_ID="abc123")

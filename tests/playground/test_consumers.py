@@ -373,33 +373,17 @@ def test_find_transport_through_middleware_wrappers():
         b.close()
 
 
-async def test_access_log_names_the_learner_resolved_at_connect():
+async def test_access_log_names_the_learner_resolved_at_connect(access_lines):
     """Mounted without AuthMiddlewareStack, the socket still tells the access log who it served."""
-    import logging
-
-    lines: list[dict] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.fields)
-
-    access = logging.getLogger("handshake.access")
-    handler, level = Collect(), access.level
-    access.addHandler(handler)
-    access.setLevel(logging.INFO)
-    try:
-        cookie = await session_cookie_for()
-        user = await User.objects.aget(username="learner")
-        comm = socket("/ws/playground/room-t/", cookie=cookie)
-        assert await comm.connect() == (True, None)
-        await comm.receive_json_from()
-        await comm.disconnect()
-        anonymous = socket("/ws/playground/room-t/")
-        assert (await anonymous.connect())[0]
-        await anonymous.receive_json_from()
-        await anonymous.disconnect()
-    finally:
-        access.removeHandler(handler)
-        access.setLevel(level)
-    closes = [line for line in lines if line["event"] == "ws_close"]
+    cookie = await session_cookie_for()
+    user = await User.objects.aget(username="learner")
+    comm = socket("/ws/playground/room-t/", cookie=cookie)
+    assert await comm.connect() == (True, None)
+    await comm.receive_json_from()
+    await comm.disconnect()
+    anonymous = socket("/ws/playground/room-t/")
+    assert (await anonymous.connect())[0]
+    await anonymous.receive_json_from()
+    await anonymous.disconnect()
+    closes = [line for line in access_lines if line["event"] == "ws_close"]
     assert [line["user_id"] for line in closes] == [user.pk, None]
